@@ -1,0 +1,48 @@
+/**
+ * Numerics on one row of logits. Accumulation is in float64 and results are stored as float32,
+ * so a row is rounded once (PyTorch's float32 log_softmax agrees to ~1e-6).
+ */
+
+/** log(sum(exp(x))) over the finite-or-(-Infinity) entries of x; -Infinity when all are -Infinity. */
+export function logSumExp(x: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > max) max = x[i] as number;
+  if (max === -Infinity) return -Infinity;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.exp((x[i] as number) - max);
+  return max + Math.log(s);
+}
+
+/** out[i] = x[i] - logSumExp(x). `out` may alias `x`. */
+export function logSoftmaxInto(x: ArrayLike<number>, out: Float32Array): Float32Array {
+  const lse = logSumExp(x);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) - lse;
+  return out;
+}
+
+export function logSoftmax(x: ArrayLike<number>): Float32Array {
+  return logSoftmaxInto(x, new Float32Array(x.length));
+}
+
+/** Probabilities from log-probabilities or logits (normalised here). */
+export function softmax(x: ArrayLike<number>): Float32Array {
+  const out = logSoftmax(x);
+  for (let i = 0; i < out.length; i++) out[i] = Math.exp(out[i] as number);
+  return out;
+}
+
+/** Index of the largest entry; the lowest index wins ties (as torch.argmax does). */
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if ((x[i] as number) > (x[best] as number)) best = i;
+  return best;
+}
+
+/** True when every entry is a number or -Infinity (no NaN, no +Infinity). */
+export function isValidLogitRow(x: ArrayLike<number>): boolean {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    if (Number.isNaN(v) || v === Infinity) return false;
+  }
+  return true;
+}

@@ -1,0 +1,282 @@
+/**
+ * Backend adapter: transformers.js models behind the core's LanguageModel / SequenceRewardModel /
+ * Tokenizer interfaces. The same code runs in Node (onnxruntime-node, device 'cpu') and in the
+ * browser worker (onnxruntime-web, 'wasm' or 'webgpu').
+ *
+ * Decoding never goes through `generate()`: we call the model's forward pass ourselves, keep the
+ * `present.*` outputs as the cache, and gather cache rows for beams (on the GPU for WebGPU).
+ */
+import { AutoModel, AutoModelForCausalLM, AutoTokenizer, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer } from '../../core/model/types.ts';
+import { logSoftmaxInto } from '../../core/math/logits.ts';
+import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
+
+export type Device = 'cpu' | 'wasm' | 'webgpu';
+
+export interface LoadOptions {
+  device: Device;
+  /** Passed to transformers.js; 'fp32' for the bundled models. */
+  dtype?: string;
+}
+
+type Feeds = Record<string, Tensor>;
+
+interface ModelConfig {
+  eos_token_id?: number | number[];
+  max_position_embeddings?: number;
+  n_positions?: number;
+  vocab_size?: number;
+  model_type?: string;
+}
+
+const PAST = 'past_key_values.';
+
+function int64(data: ArrayLike<number>, dims: number[]): Tensor {
+  const a = new BigInt64Array(data.length);
+  for (let i = 0; i < data.length; i++) a[i] = BigInt(data[i] as number);
+  return new Tensor('int64', a, dims);
+}
+
+/** Left-pads rows to a common length; returns ids and the 0/1 mask, both [rows, length]. */
+export function leftPad(batch: readonly (readonly number[])[], pad: number): { ids: number[]; mask: Uint8Array; length: number } {
+  const length = Math.max(...batch.map((r) => r.length));
+  const ids = new Array<number>(batch.length * length).fill(pad);
+  const mask = new Uint8Array(batch.length * length);
+  batch.forEach((row, b) => {
+    const off = b * length + (length - row.length);
+    row.forEach((t, j) => {
+      ids[off + j] = t;
+      mask[off + j] = 1;
+    });
+  });
+  return { ids, mask, length };
+}
+
+function isGpu(t: Tensor): boolean {
+  return t.location === 'gpu-buffer';
+}
+
+/** Gathers rows of a CPU tensor along axis 0. */
+function gatherRowsCpu(t: Tensor, rows: Int32Array): Tensor {
+  const dims = t.dims as number[];
+  const rowSize = t.size / (dims[0] as number);
+  const src = t.data as Float32Array;
+  const Ctor = src.constructor as new (n: number) => Float32Array;
+  const dst = new Ctor(rows.length * rowSize);
+  rows.forEach((r, i) => dst.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+  return new Tensor(t.type as 'float32', dst, [rows.length, ...dims.slice(1)]);
+}
+
+class TransformersKvCache implements KvCache {
+  private disposed = false;
+  constructor(
+    readonly entries: Feeds,
+    /** 0/1 attention mask, [rows, length]. */
+    readonly mask: Uint8Array,
+    readonly rows: number,
+    readonly length: number,
+  ) {}
+
+  async select(rows: Int32Array): Promise<KvCache> {
+    if (this.disposed) throw new Error('KV cache used after dispose');
+    for (const r of rows) if (r < 0 || r >= this.rows) throw new RangeError(`cache row ${r} out of range 0..${this.rows - 1}`);
+    const names = Object.keys(this.entries);
+    const tensors = names.map((n) => this.entries[n] as Tensor);
+    const gathered = tensors.some(isGpu)
+      ? (await gatherRowsGpu(tensors as unknown as GpuTensorLike[], rows)).map((t) => new Tensor(t as never))
+      : tensors.map((t) => gatherRowsCpu(t, rows));
+    const entries: Feeds = {};
+    names.forEach((n, i) => (entries[n] = gathered[i] as Tensor));
+    const mask = new Uint8Array(rows.length * this.length);
+    rows.forEach((r, i) => mask.set(this.mask.subarray(r * this.length, (r + 1) * this.length), i * this.length));
+    return new TransformersKvCache(entries, mask, rows.length, this.length);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of Object.values(this.entries)) if (isGpu(t)) t.dispose();
+  }
+
+  /** Number of live GPU buffers held (for leak tests). */
+  get gpuBuffers(): number {
+    return this.disposed ? 0 : Object.values(this.entries).filter(isGpu).length;
+  }
+}
+
+function cacheFrom(out: Record<string, Tensor>, mask: Uint8Array, rows: number, length: number): TransformersKvCache {
+  const entries: Feeds = {};
+  for (const [k, v] of Object.entries(out)) if (k.startsWith('present.')) entries[PAST + k.slice('present.'.length)] = v;
+  return new TransformersKvCache(entries, mask, rows, length);
+}
+
+/** Last-position logits of each row of a [B, T, V] CPU tensor. */
+function lastLogits(logits: Tensor): Float32Array[] {
+  const [B, T, V] = logits.dims as [number, number, number];
+  const data = logits.data as Float32Array;
+  const out: Float32Array[] = [];
+  for (let b = 0; b < B; b++) out.push(data.slice((b * T + T - 1) * V, (b * T + T) * V));
+  return out;
+}
+
+function eosIds(config: ModelConfig, tokenizer: PreTrainedTokenizer): number[] {
+  const e = config.eos_token_id;
+  if (Array.isArray(e)) return e;
+  if (typeof e === 'number') return [e];
+  const t = (tokenizer as unknown as { eos_token_id?: number }).eos_token_id;
+  return typeof t === 'number' ? [t] : [];
+}
+
+export class TransformersLanguageModel implements LanguageModel {
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly contextLength: number;
+  private readonly pad: number;
+
+  constructor(
+    readonly id: string,
+    private readonly model: PreTrainedModel,
+    readonly tokenizer: TransformersTokenizer,
+    config: ModelConfig,
+  ) {
+    this.eosTokenIds = eosIds(config, tokenizer.raw);
+    this.pad = this.eosTokenIds[0] ?? 0;
+    this.vocabSize = config.vocab_size ?? tokenizer.vocabSize;
+    this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
+  }
+
+  private async forward(feeds: Feeds): Promise<Record<string, Tensor>> {
+    return (await this.model.forward(feeds)) as Record<string, Tensor>;
+  }
+
+  async prefill(batch: readonly (readonly number[])[]): Promise<StepResult> {
+    if (batch.length === 0) throw new Error('prefill needs at least one row');
+    const { ids, mask, length } = leftPad(batch, this.pad);
+    const out = await this.forward({
+      input_ids: int64(ids, [batch.length, length]),
+      attention_mask: int64(mask, [batch.length, length]),
+    });
+    const logits = out.logits as Tensor;
+    const result = lastLogits(logits);
+    return { logits: result, cache: cacheFrom(out, mask, batch.length, length) };
+  }
+
+  async step(cache: KvCache, next: Int32Array): Promise<StepResult> {
+    const c = cache as TransformersKvCache;
+    if (next.length !== c.rows) throw new Error(`step got ${next.length} tokens for ${c.rows} cache rows`);
+    const L = c.length + 1;
+    const mask = new Uint8Array(c.rows * L);
+    for (let r = 0; r < c.rows; r++) {
+      mask.set(c.mask.subarray(r * c.length, (r + 1) * c.length), r * L);
+      mask[r * L + c.length] = 1;
+    }
+    const out = await this.forward({
+      input_ids: int64(next, [c.rows, 1]),
+      attention_mask: int64(mask, [c.rows, L]),
+      // Passed as `past_key_values` (not spread) so transformers.js slices the derived position_ids.
+      past_key_values: c.entries as unknown as Tensor,
+    });
+    c.dispose();
+    return { logits: lastLogits(out.logits as Tensor), cache: cacheFrom(out, mask, c.rows, L) };
+  }
+
+  async score(batch: readonly (readonly number[])[], from: readonly number[]): Promise<Float32Array[]> {
+    const { ids, mask, length: T } = leftPad(batch, this.pad);
+    const out = await this.forward({
+      input_ids: int64(ids, [batch.length, T]),
+      attention_mask: int64(mask, [batch.length, T]),
+    });
+    for (const [k, v] of Object.entries(out)) if (k !== 'logits' && isGpu(v)) v.dispose();
+    const logits = out.logits as Tensor;
+    const V = (logits.dims as number[])[2] as number;
+    const data = logits.data as Float32Array;
+    const scratch = new Float32Array(V);
+    return batch.map((seq, b) => {
+      const start = from[b] ?? 1;
+      if (start < 1) throw new RangeError('score: from must be >= 1 (the first token has no prediction)');
+      const res = new Float32Array(Math.max(0, seq.length - start));
+      const off = T - seq.length;
+      for (let t = start; t < seq.length; t++) {
+        const pos = off + t - 1;
+        logSoftmaxInto(data.subarray((b * T + pos) * V, (b * T + pos + 1) * V), scratch);
+        res[t - start] = scratch[seq[t] as number] as number;
+      }
+      return res;
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+export class TransformersSequenceRewardModel implements SequenceRewardModel {
+  readonly vocabSize: number;
+  readonly contextLength: number;
+  private readonly pad: number;
+  constructor(
+    readonly id: string,
+    private readonly model: PreTrainedModel,
+    readonly tokenizer: TransformersTokenizer,
+    config: ModelConfig,
+  ) {
+    this.pad = eosIds(config, tokenizer.raw)[0] ?? 0;
+    this.vocabSize = config.vocab_size ?? tokenizer.vocabSize;
+    this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
+  }
+
+  async score(batch: readonly (readonly number[])[]): Promise<Float32Array> {
+    const { ids, mask, length } = leftPad(batch, this.pad);
+    const out = (await this.model.forward({
+      input_ids: int64(ids, [batch.length, length]),
+      attention_mask: int64(mask, [batch.length, length]),
+    })) as Record<string, Tensor>;
+    const logits = out.logits;
+    if (!logits) throw new Error(`${this.id}: the model has no "logits" output; a sequence reward model must output logits [batch, 1]`);
+    const dims = logits.dims as number[];
+    if (dims.length !== 2 || dims[1] !== 1) {
+      throw new Error(`${this.id}: expected logits of shape [batch, 1] from a sequence reward model, got [${dims.join(', ')}]`);
+    }
+    return Float32Array.from(logits.data as Float32Array);
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+export class TransformersTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly eosTokenId: number;
+  constructor(readonly raw: PreTrainedTokenizer) {
+    const vocab = raw.get_vocab() as Map<string, number> | Record<string, number>;
+    const ids = vocab instanceof Map ? [...vocab.values()] : Object.values(vocab);
+    this.vocabSize = ids.reduce((m, i) => Math.max(m, i + 1), 0);
+    this.eosTokenId = (raw as unknown as { eos_token_id?: number }).eos_token_id ?? 0;
+  }
+  encode(text: string): number[] {
+    return this.raw.encode(text, { add_special_tokens: false });
+  }
+  decode(ids: readonly number[]): string {
+    return this.raw.decode([...ids], { skip_special_tokens: true });
+  }
+  tokenText(id: number): string {
+    return this.raw.decode([id], { skip_special_tokens: false });
+  }
+}
+
+export async function loadTokenizer(id: string): Promise<TransformersTokenizer> {
+  return new TransformersTokenizer(await AutoTokenizer.from_pretrained(id));
+}
+
+export async function loadLanguageModel(id: string, opts: LoadOptions): Promise<TransformersLanguageModel> {
+  const tokenizer = await loadTokenizer(id);
+  const model = await AutoModelForCausalLM.from_pretrained(id, { device: opts.device, dtype: (opts.dtype ?? 'fp32') as 'fp32' });
+  return new TransformersLanguageModel(id, model, tokenizer, model.config as unknown as ModelConfig);
+}
+
+export async function loadSequenceRewardModel(id: string, opts: LoadOptions): Promise<TransformersSequenceRewardModel> {
+  const tokenizer = await loadTokenizer(id);
+  const model = await AutoModel.from_pretrained(id, { device: opts.device, dtype: (opts.dtype ?? 'fp32') as 'fp32' });
+  return new TransformersSequenceRewardModel(id, model, tokenizer, model.config as unknown as ModelConfig);
+}

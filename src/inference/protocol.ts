@@ -1,0 +1,59 @@
+/**
+ * Messages between the page and the inference worker. Every request carries an id; every response
+ * names the request it answers. Errors cross as { name, message } (never as thrown objects).
+ */
+import type { DecodeEvent } from '../core/search/events.ts';
+
+export type DeviceChoice = 'auto' | 'wasm' | 'webgpu';
+export type Device = 'wasm' | 'webgpu';
+
+export interface ModelInfo {
+  readonly id: string;
+  readonly vocabSize: number;
+  readonly contextLength: number;
+  readonly eosTokenIds: readonly number[];
+}
+
+export type Request =
+  | { readonly id: number; readonly type: 'init'; readonly device: DeviceChoice }
+  | { readonly id: number; readonly type: 'load'; readonly modelId: string }
+  | {
+      readonly id: number;
+      readonly type: 'generate';
+      readonly modelId: string;
+      readonly prompt: string;
+      readonly maxNewTokens: number;
+    }
+  | { readonly id: number; readonly type: 'cancel'; readonly target: number }
+  | {
+      readonly id: number;
+      readonly type: 'probe';
+      readonly modelId: string;
+      readonly prompts: readonly string[];
+      readonly greedyTokens: number;
+    };
+
+/** A decode event plus the text of each chosen token (decoded in the worker). */
+export interface TokenEvent {
+  readonly event: DecodeEvent;
+  readonly texts: readonly string[];
+}
+
+/** What `probe` measures: greedy ids, and logits after a cache row selection (top-5 per row). */
+export interface ProbeResult {
+  readonly greedy: readonly number[];
+  readonly selectRows: readonly number[];
+  readonly selectTop: readonly { tokenId: number; value: number }[][];
+}
+
+export type Response =
+  | { readonly id: number; readonly type: 'ready'; readonly device: Device; readonly reason: string; readonly threads: number; readonly crossOriginIsolated: boolean }
+  | { readonly id: number; readonly type: 'loaded'; readonly model: ModelInfo; readonly ms: number }
+  | { readonly id: number; readonly type: 'event'; readonly data: TokenEvent }
+  | { readonly id: number; readonly type: 'result'; readonly value: unknown }
+  | { readonly id: number; readonly type: 'error'; readonly error: { readonly name: string; readonly message: string } };
+
+export function toWireError(e: unknown): { name: string; message: string } {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}

@@ -1,0 +1,48 @@
+/// <reference lib="webworker" />
+/**
+ * The inference worker: all model calls and decoding happen here; the page only sends requests
+ * and draws events. transformers.js is configured for offline use: local models only, served by
+ * this site at <base>models/, and the ORT wasm runtime from this site (never a CDN).
+ */
+import { env } from '@huggingface/transformers';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { Handler, type Backend } from './handler.ts';
+import type { Request, Response } from './protocol.ts';
+import { loadLanguageModel } from './backends/transformers.ts';
+
+env.allowRemoteModels = false;
+env.allowLocalModels = true;
+env.localModelPath = import.meta.env.BASE_URL + 'models/';
+const wasm = env.backends.onnx.wasm as { wasmPaths?: unknown; numThreads?: number };
+wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
+const threads = self.crossOriginIsolated ? Math.min(4, Math.max(1, navigator.hardwareConcurrency ?? 1)) : 1;
+wasm.numThreads = threads;
+
+const backend: Backend = {
+  async selectDevice(choice) {
+    const isolated = self.crossOriginIsolated;
+    if (choice === 'wasm') return { device: 'wasm', reason: 'WASM chosen by the user', threads, crossOriginIsolated: isolated };
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    let adapter: unknown = null;
+    let why = 'this browser has no WebGPU (navigator.gpu is missing)';
+    if (gpu) {
+      try {
+        adapter = await gpu.requestAdapter();
+        if (!adapter) why = 'WebGPU is present but no GPU adapter is available';
+      } catch (e) {
+        why = `WebGPU adapter request failed: ${String(e)}`;
+      }
+    }
+    if (adapter) return { device: 'webgpu', reason: 'a WebGPU adapter is available', threads, crossOriginIsolated: isolated };
+    if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${why}. Choose WASM instead.`);
+    return { device: 'wasm', reason: `WASM fallback: ${why}`, threads, crossOriginIsolated: isolated };
+  },
+  async loadLanguageModel(id, device) {
+    const lm = await loadLanguageModel(id, { device });
+    return { model: lm, tokenizer: lm.tokenizer };
+  },
+};
+
+const handler = new Handler(backend, (r: Response) => self.postMessage(r));
+self.onmessage = (e: MessageEvent<Request>) => void handler.handle(e.data);

@@ -1,0 +1,85 @@
+/**
+ * The built site in Debian's Chromium: load tiny-base on WASM and on WebGPU (SwiftShader), generate
+ * greedily from the UI and get the same tokens as Node/PyTorch; the WebGPU KV-cache row selection
+ * equals the CPU one. No request may leave localhost.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ProbeResult } from '../../src/inference/protocol.ts';
+import { openSession, type Session } from './browser.ts';
+
+const golden = JSON.parse(readFileSync(new URL('../fixtures/golden.json', import.meta.url), 'utf8')) as Record<
+  string,
+  { cases: { ids: number[]; greedy: number[] }[] }
+>;
+const tokFixture = JSON.parse(readFileSync(new URL('../fixtures/tokenizer.json', import.meta.url), 'utf8')) as {
+  cases: { text: string; ids: number[] }[];
+};
+const PROMPT = tokFixture.cases[0]?.text as string;
+const EXPECTED = golden['tiny-base']?.cases[0]?.greedy as number[];
+const PROBE_PROMPTS = tokFixture.cases.slice(0, 3).map((c) => c.text);
+
+async function generateFromUi(s: Session, device: 'wasm' | 'webgpu'): Promise<number[]> {
+  const { page } = s;
+  await page.goto(`${inject('siteUrl')}?device=${device}`);
+  await page.getByTestId('device').and(page.locator(`[data-device="${device}"]`)).waitFor({ timeout: 60_000 });
+  await page.getByTestId('prompt').fill(PROMPT);
+  await page.getByTestId('max-new-tokens').fill(String(EXPECTED.length));
+  await page.getByTestId('generate').click();
+  await page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 180_000 });
+  const ids = (await page.getByTestId('output').getAttribute('data-token-ids')) ?? '';
+  return ids.split(' ').filter(Boolean).map(Number);
+}
+
+function probe(s: Session, greedyTokens: number): Promise<ProbeResult> {
+  return s.page.evaluate(
+    ([prompts, n]) =>
+      (globalThis as unknown as { decodingLab: { client: { probe(m: string, p: string[], n: number): Promise<ProbeResult> } } }).decodingLab.client.probe(
+        'tiny-base',
+        prompts as string[],
+        n as number,
+      ),
+    [PROBE_PROMPTS, greedyTokens] as const,
+  );
+}
+
+describe('tiny-base in Chromium', () => {
+  let wasmProbe: ProbeResult;
+
+  describe('WASM', () => {
+    let s: Session;
+    beforeAll(async () => {
+      s = await openSession();
+    });
+    afterAll(async () => s?.close());
+
+    it('streams the same greedy tokens as PyTorch and Node', async () => {
+      expect(EXPECTED.length).toBeGreaterThan(5);
+      expect(await generateFromUi(s, 'wasm')).toEqual(EXPECTED);
+      wasmProbe = await probe(s, EXPECTED.length);
+      expect(wasmProbe.greedy).toEqual(EXPECTED);
+      expect(s.external).toEqual([]);
+      expect(s.errors).toEqual([]);
+    });
+  });
+
+  describe('WebGPU (SwiftShader)', () => {
+    let s: Session;
+    beforeAll(async () => {
+      s = await openSession({ webgpu: true });
+    });
+    afterAll(async () => s?.close());
+
+    it('streams the same greedy tokens, and selects cache rows on the GPU like the CPU does', async () => {
+      expect(await generateFromUi(s, 'webgpu')).toEqual(EXPECTED);
+      const gpu = await probe(s, 0);
+      expect(gpu.selectRows).toEqual(wasmProbe.selectRows);
+      gpu.selectTop.forEach((row, i) => {
+        const cpu = wasmProbe.selectTop[i] ?? [];
+        expect(row.map((e) => e.tokenId)).toEqual(cpu.map((e) => e.tokenId));
+        row.forEach((e, j) => expect(Math.abs(e.value - (cpu[j]?.value ?? NaN))).toBeLessThan(1e-3));
+      });
+      expect(s.external).toEqual([]);
+    });
+  });
+});

@@ -36,7 +36,7 @@ VOCAB = 4096
 ARCH = dict(d=128, layers=4, heads=4, ctx=256)
 BASE = dict(steps=int(os.environ.get('FOUNDRY_BASE_STEPS', 700)), batch=16, block=256, lr=2e-3, warmup=100, wd=0.1)
 PREFS = dict(train_pairs=3000, test_pairs=600, max_new=48, prompt_words=(3, 8))
-ARM = dict(beta_r=0.1, epochs=2, batch=32, lr=5e-4)
+ARM = dict(beta_r=0.1, epochs=2, batch=32, lr=1e-4)
 DPO = dict(beta=0.1, epochs=2, batch=32, lr=3e-4)
 RM = dict(epochs=2, batch=32, lr=5e-4)
 EVAL = dict(samples=64, max_new=40, guide_beta=1.0)

@@ -26,7 +26,8 @@ describe('greedy on a hand-computed table', () => {
     expect(steps.map((e) => e.rows[0]?.tokenId)).toEqual([2, 3, 0]);
     for (const e of steps) expect(e.rows[0]?.logprob).toBeCloseTo(Math.log(0.5), 6);
     const done = events.at(-1);
-    expect(done).toEqual({ type: 'done', sequences: [{ tokenIds: [2, 3, 0], score: expect.closeTo(3 * Math.log(0.5), 5), finishReason: 'eos' }] });
+    expect(done).toMatchObject({ type: 'done', sequences: [{ tokenIds: [2, 3, 0], score: expect.closeTo(3 * Math.log(0.5), 5), finishReason: 'eos', group: 0 }] });
+    if (done?.type === 'done') expect(done.sequences[0]?.steps.map((s) => s.tokenId)).toEqual([2, 3, 0]);
     expect(m.live.size).toBe(0);
   });
 

@@ -5,25 +5,63 @@ export type FinishReason = 'eos' | 'length' | 'aborted';
 
 /** What one row (sequence, beam) did at one step. */
 export interface RowStep {
+  /** Row index in this step's batch. */
   readonly row: number;
+  /** Row of the previous step this row extends (beam parent); equals `row` when rows never reorder. */
+  readonly parent: number;
+  /** Diverse beam search group (0 otherwise). */
+  readonly group: number;
   readonly tokenId: number;
   /** log-probability of the token under the policy's raw distribution (before any processor). */
   readonly logprob: number;
+  /** log-probability under the distribution the token was decoded from (the combined one when guided). */
+  readonly combinedLogprob: number;
+  /** Token-level reward of the chosen token from each reward source, keyed like "arm:tiny-arm-positive". */
+  readonly rewards: Readonly<Record<string, number>>;
+  /** Running (beam) score after this token, as the strategy ranks rows. */
+  readonly score: number;
   /** The policy's most likely next tokens (log-probs), largest first. */
   readonly top: readonly TopEntry[];
+  /** The combined distribution's most likely tokens (log-probs); absent when unguided. */
+  readonly topCombined?: readonly TopEntry[];
+}
+
+/** A hypothesis that left the search at this step (beam search). */
+export interface HypothesisEvent {
+  /** Row it came from (this step's candidate parent row). */
+  readonly row: number;
+  readonly group: number;
+  readonly tokenIds: readonly number[];
+  readonly score: number;
+  /** 'finished': entered the finished set; 'pruned': finished but not good enough to keep. */
+  readonly kind: 'finished' | 'pruned';
 }
 
 export interface StepEvent {
   readonly type: 'step';
   readonly step: number;
   readonly rows: readonly RowStep[];
+  readonly hypotheses?: readonly HypothesisEvent[];
+}
+
+/** Per generated token of a returned sequence (the CLI's `steps`). */
+export interface TokenTrace {
+  readonly tokenId: number;
+  readonly logprob: number;
+  readonly combinedLogprob: number;
+  readonly rewards: Readonly<Record<string, number>>;
 }
 
 export interface SequenceResult {
   /** Generated tokens only, ending with EOS when generation stopped on it. */
   readonly tokenIds: readonly number[];
+  /** See DESIGN §4: summed log-prob (sampling/guided) or the Hugging Face beam score. */
   readonly score: number;
   readonly finishReason: FinishReason;
+  readonly group: number;
+  readonly steps: readonly TokenTrace[];
+  /** Sequence-level reward where a strategy computed one (best-of-N, rejection, ARGS). */
+  readonly reward?: number;
 }
 
 export interface DoneEvent {

@@ -1,0 +1,129 @@
+/**
+ * `decoding-lab bench`: speed ratios on the bundled models in one process (onnxruntime-node CPU),
+ * each a median over repetitions after a warm-up (DESIGN §4). Ratios compare runs measured here,
+ * in the same process, so machine speed cancels out.
+ */
+import { AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readDataset } from '../core/data/preferences.ts';
+import { scorePairs } from '../core/metrics/scorePairs.ts';
+import { decode, type StrategySpec } from '../core/search/strategy.ts';
+import type { Parsed } from './args.ts';
+import { MODELS_DIR, lm } from './nodeModels.ts';
+
+export interface BenchRun {
+  name: string;
+  unit: string;
+  median: number;
+  samples: number[];
+}
+
+export interface BenchOutput {
+  device: string;
+  ratios: { greedy_vs_generate: number; beam4_step_vs_greedy_step: number; genarm1_vs_greedy: number; ranking_batched_vs_naive: number };
+  targets: Record<string, { target: string; met: boolean }>;
+  runs: BenchRun[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function measure(name: string, unit: string, reps: number, fn: () => Promise<number>): Promise<BenchRun> {
+  await fn(); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < reps; i++) samples.push(await fn());
+  return { name, unit, median: median(samples), samples };
+}
+
+const PROMPT = 'The state of the Union is';
+const TOKENS = 48;
+
+export async function bench(p: Parsed): Promise<BenchOutput> {
+  const reps = (p.repeats as number | undefined) ?? 5;
+  const policy = await lm('tiny-base');
+  const arm = await lm('tiny-arm-positive');
+  const ids = policy.tokenizer.encode(PROMPT);
+  // A prompt-only config where EOS cannot end the run early: use our own loop's token count for both.
+  const run = async (spec: StrategySpec, withArm = false): Promise<{ ms: number; tokens: number; steps: number }> => {
+    const t0 = performance.now();
+    let tokens = 0;
+    let steps = 0;
+    for await (const e of decode(spec, { policy, arms: withArm ? [arm] : [] }, ids)) {
+      if (e.type === 'step') steps++;
+      else tokens = e.sequences[0]?.tokenIds.length ?? 0;
+    }
+    return { ms: performance.now() - t0, tokens, steps };
+  };
+  const greedySpec: StrategySpec = { strategy: 'greedy', config: { max_new_tokens: TOKENS } };
+  const hf = await AutoModelForCausalLM.from_pretrained(path.join(MODELS_DIR, 'tiny-base'), { device: 'cpu', dtype: 'fp32' });
+  const input_ids = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+  const attention_mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+  const runs: BenchRun[] = [];
+  const ours = await measure('greedy (ours)', 'tokens/s', reps, async () => {
+    const r = await run(greedySpec);
+    return r.tokens / (r.ms / 1000);
+  });
+  const theirs = await measure('greedy (transformers.js generate)', 'tokens/s', reps, async () => {
+    const t0 = performance.now();
+    const out = (await hf.generate({ input_ids, attention_mask, max_new_tokens: TOKENS, do_sample: false })) as Tensor;
+    return ((out.dims[1] as number) - ids.length) / ((performance.now() - t0) / 1000);
+  });
+  const greedyStep = await measure('greedy step', 'ms/step', reps, async () => {
+    const r = await run(greedySpec);
+    return r.ms / r.steps;
+  });
+  const beamStep = await measure('beam search, 4 beams, step', 'ms/step', reps, async () => {
+    const r = await run({ strategy: 'beam', config: { max_new_tokens: TOKENS, num_beams: 4 } });
+    return r.ms / r.steps;
+  });
+  const genarmStep = await measure('GenARM, one ARM, step', 'ms/step', reps, async () => {
+    const r = await run({ strategy: 'genarm', config: { max_new_tokens: TOKENS } }, true);
+    return r.ms / r.steps;
+  });
+  const text = readFileSync(path.join(MODELS_DIR, 'datasets', 'prefs-positive-test.jsonl'), 'utf8');
+  const { pairs } = await readDataset([text], 64);
+  const batched = await measure('ranking, batched (8 pairs per batch)', 'pairs/s', reps, async () => {
+    const t0 = performance.now();
+    await scorePairs(pairs, 'policy', { policy }, policy.tokenizer, { batchSize: 8 });
+    return pairs.length / ((performance.now() - t0) / 1000);
+  });
+  const naive = await measure('ranking, naive (one sequence at a time)', 'pairs/s', reps, async () => {
+    const t0 = performance.now();
+    for (const pr of pairs) {
+      const prompt = policy.tokenizer.encode(pr.prompt);
+      for (const resp of [pr.chosen, pr.rejected]) {
+        const r = policy.tokenizer.encode(resp);
+        await policy.score([[...prompt, ...r]], [prompt.length]);
+      }
+    }
+    return pairs.length / ((performance.now() - t0) / 1000);
+  });
+  runs.push(ours, theirs, greedyStep, beamStep, genarmStep, batched, naive);
+  const ratios = {
+    greedy_vs_generate: ours.median / theirs.median,
+    beam4_step_vs_greedy_step: beamStep.median / greedyStep.median,
+    genarm1_vs_greedy: genarmStep.median / greedyStep.median,
+    ranking_batched_vs_naive: batched.median / naive.median,
+  };
+  const targets = {
+    greedy_vs_generate: { target: '>= 0.95', met: ratios.greedy_vs_generate >= 0.95 },
+    beam4_step_vs_greedy_step: { target: '<= 2', met: ratios.beam4_step_vs_greedy_step <= 2 },
+    genarm1_vs_greedy: { target: '<= 2.2', met: ratios.genarm1_vs_greedy <= 2.2 },
+    ranking_batched_vs_naive: { target: '>= 3', met: ratios.ranking_batched_vs_naive >= 3 },
+  };
+  await hf.dispose();
+  return { device: 'cpu', ratios, targets, runs };
+}
+
+export function formatBench(o: BenchOutput): string {
+  const lines = ['| measurement | median | unit |', '|---|---|---|', ...o.runs.map((r) => `| ${r.name} | ${r.median.toFixed(2)} | ${r.unit} |`), '', '| ratio | value | target | met |', '|---|---|---|---|'];
+  for (const [k, v] of Object.entries(o.ratios)) {
+    const t = o.targets[k];
+    lines.push(`| ${k} | ${v.toFixed(2)} | ${t?.target ?? ''} | ${t?.met ? 'yes' : '**no**'} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,84 @@
+/** `decoding-lab generate`: one decoding run, printed as text or as the DESIGN §4 JSON contract. */
+import { decode, type StrategyModels, type StrategySpec } from '../core/search/strategy.ts';
+import type { DecodeEvent, SequenceResult } from '../core/search/events.ts';
+import { generationConfig, parseArm, required, strategyOf, type Parsed } from './args.ts';
+import { assertSameTokenizer, lm, resolveModel, rm } from './nodeModels.ts';
+
+export interface GenerateOutput {
+  strategy: string;
+  prompt_token_ids: number[];
+  sequences: {
+    token_ids: number[];
+    text: string;
+    score: number;
+    group: number;
+    finish_reason: string;
+    reward?: number;
+    steps: { token_id: number; logprob: number; rewards: Record<string, number>; combined_logprob: number }[];
+  }[];
+  meta: { device: string; elapsed_ms: number; tokens_generated: number };
+}
+
+export async function generate(p: Parsed): Promise<GenerateOutput> {
+  const strategy = strategyOf(p);
+  const policyId = resolveModel(required(p, 'policy', 'give a bundled model id (e.g. tiny-base) or a model folder'), '--policy');
+  const prompt = p.prompt;
+  if (typeof prompt !== 'string') throw new (await import('./args.ts')).UsageError('--prompt is required: the text to continue');
+  const arms = ((p.arm as string[] | undefined) ?? []).map(parseArm).map((a) => ({ ...a, id: resolveModel(a.model, '--arm') }));
+  const tunedId = typeof p.tuned === 'string' ? resolveModel(p.tuned, '--tuned') : undefined;
+  const refId = typeof p.ref === 'string' ? resolveModel(p.ref, '--ref') : undefined;
+  const rmId = typeof p.reward_model === 'string' ? resolveModel(p.reward_model, '--reward-model') : undefined;
+  assertSameTokenizer(policyId, [
+    ...arms.map((a) => ({ id: a.id, flag: '--arm' })),
+    ...(tunedId ? [{ id: tunedId, flag: '--tuned' }] : []),
+    ...(refId ? [{ id: refId, flag: '--ref' }] : []),
+    ...(rmId ? [{ id: rmId, flag: '--reward-model' }] : []),
+  ]);
+  const spec: StrategySpec = {
+    strategy,
+    config: generationConfig(p),
+    beta: p.beta as number | undefined,
+    armWeights: arms.map((a) => a.weight),
+    argsK: p.args_k as number | undefined,
+    argsWeight: p.args_weight as number | undefined,
+    n: p.n as number | undefined,
+    rsoBeta: p.rso_beta as number | undefined,
+  };
+  const policy = await lm(policyId);
+  const models: StrategyModels = {
+    policy,
+    arms: await Promise.all(arms.map((a) => lm(a.id))),
+    tuned: tunedId ? await lm(tunedId) : undefined,
+    ref: refId ? await lm(refId) : undefined,
+    rewardModel: rmId ? await rm(rmId) : undefined,
+  };
+  const ids = policy.tokenizer.encode(prompt);
+  const t0 = performance.now();
+  let done: readonly SequenceResult[] = [];
+  const events: AsyncGenerator<DecodeEvent> = decode(spec, models, ids);
+  for await (const e of events) if (e.type === 'done') done = e.sequences;
+  const elapsed = performance.now() - t0;
+  return {
+    strategy,
+    prompt_token_ids: ids,
+    sequences: done.map((s) => ({
+      token_ids: [...s.tokenIds],
+      text: policy.tokenizer.decode(s.tokenIds),
+      score: s.score,
+      group: s.group,
+      finish_reason: s.finishReason,
+      ...(s.reward !== undefined ? { reward: s.reward } : {}),
+      steps: s.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: { ...t.rewards }, combined_logprob: t.combinedLogprob })),
+    })),
+    meta: { device: 'cpu', elapsed_ms: Math.round(elapsed), tokens_generated: done.reduce((a, s) => a + s.tokenIds.length, 0) },
+  };
+}
+
+export function formatText(out: GenerateOutput, prompt: string): string {
+  return out.sequences
+    .map((s, i) => {
+      const head = out.sequences.length > 1 ? `[${i}] score ${s.score.toFixed(3)}${s.reward !== undefined ? ` reward ${s.reward.toFixed(3)}` : ''}${out.strategy === 'diverse_beam' ? ` group ${s.group}` : ''}\n` : '';
+      return `${head}${prompt}${s.text}`;
+    })
+    .join('\n\n');
+}

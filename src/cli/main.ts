@@ -1,0 +1,61 @@
+/**
+ * `decoding-lab` entry: generate | rank | bench. Exit 0 on success, 2 on bad input (one line on
+ * stderr naming the file/line/field at fault), 1 on other failures.
+ */
+import { ConfigError } from '../core/search/strategy.ts';
+import { parseArgs, UsageError } from './args.ts';
+import { formatText, generate } from './generate.ts';
+
+const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX models
+
+  decoding-lab generate --policy M --prompt TEXT [--strategy S] [options] [--json]
+    S: greedy | sample | beam | diverse_beam | genarm | implicit | args | best_of_n | rejection
+    options (Hugging Face names, --num_beams or --num-beams): max_new_tokens do_sample temperature
+      top_k top_p min_p repetition_penalty no_repeat_ngram_size num_beams num_beam_groups
+      diversity_penalty length_penalty early_stopping num_return_sequences seed
+    --arm M[=WEIGHT] (repeatable) --beta B            GenARM (also guides sample/beam/diverse_beam)
+    --tuned M --ref M --beta B                       implicit-reward guidance
+    --reward-model M --args-k K --args-weight W --n N --rso-beta B
+    --config file.json                               the same names from a file
+  decoding-lab rank --dataset FILE --scorer policy|implicit|arm|sequence [--policy M] [--tuned M --ref M]
+                    [--arm M] [--reward-model M] [--beta B] [--length-normalize] [--limit N] [--json]
+  decoding-lab bench [--json]
+
+Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP + '\n');
+      return cmd ? 0 : 2;
+    }
+    const p = parseArgs(rest);
+    switch (cmd) {
+      case 'generate': {
+        const out = await generate(p);
+        process.stdout.write(p.json ? JSON.stringify(out) + '\n' : formatText(out, p.prompt as string) + '\n');
+        return 0;
+      }
+      case 'rank': {
+        const { rank, formatRank } = await import('./rank.ts');
+        const out = await rank(p);
+        process.stdout.write(p.json ? JSON.stringify(out) + '\n' : formatRank(out) + '\n');
+        return 0;
+      }
+      case 'bench': {
+        const { bench, formatBench } = await import('./bench.ts');
+        const out = await bench(p);
+        process.stdout.write(p.json ? JSON.stringify(out) + '\n' : formatBench(out) + '\n');
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${cmd}"; use generate, rank or bench`);
+    }
+  } catch (e) {
+    const err = e as Error;
+    const usage = err instanceof UsageError || err instanceof ConfigError || err instanceof RangeError || err?.name === 'DatasetError';
+    process.stderr.write(`decoding-lab: ${usage ? '' : 'error: '}${(err?.message ?? String(e)).split('\n')[0]}\n`);
+    return usage ? 2 : 1;
+  }
+}

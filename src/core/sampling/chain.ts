@@ -1,0 +1,129 @@
+/**
+ * Builds a sampler chain from a plain, serialisable list (it crosses the worker boundary and lives
+ * in URLs). Filters run in list order; the last entry is the selector.
+ */
+import { argmax, logSoftmax } from '../math/logits.ts';
+import type { Filter, SamplerContext } from './filter.ts';
+import { minP } from './minP.ts';
+import { noRepeatNgram } from './noRepeatNgram.ts';
+import { repetitionPenalty } from './repetitionPenalty.ts';
+import type { Rng } from './rng.ts';
+import { temperature } from './temperature.ts';
+import { topK } from './topK.ts';
+import { topP } from './topP.ts';
+
+export type SamplerSpec =
+  | { readonly type: 'repetition_penalty'; readonly penalty: number }
+  | { readonly type: 'no_repeat_ngram'; readonly size: number }
+  | { readonly type: 'temperature'; readonly temperature: number }
+  | { readonly type: 'top_k'; readonly k: number }
+  | { readonly type: 'top_p'; readonly p: number }
+  | { readonly type: 'min_p'; readonly p: number }
+  | { readonly type: 'greedy' }
+  | { readonly type: 'dist' };
+
+export interface SamplerChain {
+  readonly filters: readonly Filter[];
+  readonly selector: 'greedy' | 'dist';
+  /** Applies the filters to a copy of `scores` (the input is never modified). */
+  filter(scores: Float32Array, ctx: SamplerContext): Float32Array;
+  /** Filters then selects. `rng` is required for 'dist'. */
+  sample(scores: Float32Array, ctx: SamplerContext, rng?: Rng): number;
+}
+
+function makeFilter(s: SamplerSpec): Filter | null {
+  switch (s.type) {
+    case 'repetition_penalty':
+      return repetitionPenalty(s.penalty);
+    case 'no_repeat_ngram':
+      return noRepeatNgram(s.size);
+    case 'temperature':
+      return temperature(s.temperature);
+    case 'top_k':
+      return topK(s.k);
+    case 'top_p':
+      return topP(s.p);
+    case 'min_p':
+      return minP(s.p);
+    default:
+      return null;
+  }
+}
+
+/** Draws an index from softmax(scores) with one uniform number (inverse CDF in index order). */
+export function sampleFromScores(scores: Float32Array, rng: Rng): number {
+  const p = logSoftmax(scores);
+  const u = rng.uniform();
+  let cum = 0;
+  let last = -1;
+  for (let i = 0; i < p.length; i++) {
+    const pi = Math.exp(p[i] as number);
+    if (pi === 0) continue;
+    last = i;
+    cum += pi;
+    if (u < cum) return i;
+  }
+  if (last < 0) throw new Error('every token was filtered out');
+  return last; // rounding left u >= the final cumulative sum
+}
+
+export function buildChain(specs: readonly SamplerSpec[]): SamplerChain {
+  const last = specs[specs.length - 1];
+  if (!last || (last.type !== 'greedy' && last.type !== 'dist')) {
+    throw new Error('a sampler chain must end with a selector: "greedy" or "dist"');
+  }
+  const filters: Filter[] = [];
+  for (const s of specs.slice(0, -1)) {
+    if (s.type === 'greedy' || s.type === 'dist') throw new Error(`selector "${s.type}" may only be the last entry of the chain`);
+    const f = makeFilter(s);
+    if (f) filters.push(f);
+  }
+  const selector = last.type;
+  const filter = (scores: Float32Array, ctx: SamplerContext): Float32Array => {
+    const out = Float32Array.from(scores);
+    for (const f of filters) f.apply(out, ctx);
+    // All-masked row (research/algorithms.md §1.5): fall back to the unfiltered scores.
+    if (!out.some((v) => v > -Infinity)) return Float32Array.from(scores);
+    return out;
+  };
+  return {
+    filters,
+    selector,
+    filter,
+    sample(scores, ctx, rng) {
+      const f = filter(scores, ctx);
+      if (selector === 'greedy') return argmax(f);
+      if (!rng) throw new Error('the "dist" selector needs a seeded Rng');
+      return sampleFromScores(f, rng);
+    },
+  };
+}
+
+/** Hugging Face generation options that shape the chain. */
+export interface HfSamplingOptions {
+  readonly do_sample?: boolean;
+  readonly temperature?: number;
+  readonly top_k?: number;
+  readonly top_p?: number;
+  readonly min_p?: number;
+  readonly repetition_penalty?: number;
+  readonly no_repeat_ngram_size?: number;
+}
+
+/**
+ * The chain Hugging Face `generate()` would apply for these options: processors (repetition
+ * penalty, no-repeat n-gram), then, only when sampling, warpers temperature → top-k → top-p → min-p.
+ * HF defaults: top_k 50 when sampling; temperature 1; top_p 1.
+ */
+export function chainFromHf(o: HfSamplingOptions): SamplerSpec[] {
+  const specs: SamplerSpec[] = [];
+  if (o.repetition_penalty !== undefined && o.repetition_penalty !== 1) specs.push({ type: 'repetition_penalty', penalty: o.repetition_penalty });
+  if (o.no_repeat_ngram_size) specs.push({ type: 'no_repeat_ngram', size: o.no_repeat_ngram_size });
+  if (!o.do_sample) return [...specs, { type: 'greedy' }];
+  if (o.temperature !== undefined && o.temperature !== 1) specs.push({ type: 'temperature', temperature: o.temperature });
+  const k = o.top_k ?? 50;
+  if (k > 0) specs.push({ type: 'top_k', k });
+  if (o.top_p !== undefined && o.top_p < 1) specs.push({ type: 'top_p', p: o.top_p });
+  if (o.min_p) specs.push({ type: 'min_p', p: o.min_p });
+  return [...specs, { type: 'dist' }];
+}

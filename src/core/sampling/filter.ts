@@ -1,0 +1,18 @@
+/**
+ * The sampler chain (llama.cpp style, research/style-anchors.md §3): filters transform a row of
+ * scores in place; a selector picks the token. A chain is built from a serialisable SamplerSpec[].
+ * Semantics follow the Hugging Face logits processors/warpers of the same names.
+ */
+export interface SamplerContext {
+  /** Prompt + generated tokens of this row (what repetition penalties look at). */
+  readonly history: readonly number[];
+}
+
+export interface Filter {
+  readonly name: string;
+  /** Transforms `scores` in place; removed tokens become -Infinity. */
+  apply(scores: Float32Array, ctx: SamplerContext): void;
+}
+
+/** Keeps at least this many tokens in every filter (HF's min_tokens_to_keep). */
+export const MIN_TOKENS_TO_KEEP = 1;

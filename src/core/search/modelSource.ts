@@ -1,0 +1,181 @@
+import type { KvCache, LanguageModel } from '../model/types.ts';
+import { isValidLogitRow, logSoftmax, logSoftmaxInto } from '../math/logits.ts';
+import type { NextTokenSource, RowDistribution } from './source.ts';
+
+/** Log-probs are floored here before weighting, so a negative weight never turns -Infinity into +Infinity. */
+export const LOGPROB_FLOOR = -1e8;
+
+/** An extra model whose log-probs enter the combined score with a coefficient. */
+export interface GuideTerm {
+  readonly model: LanguageModel;
+  readonly coefficient: number;
+}
+
+/** A token-level reward to report, computed from the guide terms' log-probs (same order as terms). */
+export interface RewardView {
+  readonly key: string;
+  compute(termLogprobs: readonly Float32Array[]): Float32Array;
+}
+
+export interface Guidance {
+  readonly terms: readonly GuideTerm[];
+  readonly rewards: readonly RewardView[];
+}
+
+/**
+ * GenARM (Xu et al. 2025, §1.2 of research/algorithms.md): s(v) = ℓ_base(v) + (1/β)·Σ wᵢ·ℓᵢ(v).
+ * Negative weights are allowed (log-probs are floored at LOGPROB_FLOOR first).
+ */
+export function genarmGuidance(arms: readonly { model: LanguageModel; weight: number }[], beta: number): Guidance {
+  if (!(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
+  return {
+    terms: arms.map((a) => ({ model: a.model, coefficient: a.weight / beta })),
+    rewards: arms.map((a, i) => ({ key: `arm:${a.model.id}`, compute: (lp) => lp[i] as Float32Array })),
+  };
+}
+
+/**
+ * Implicit-reward guidance by a tuned/reference pair (DPO, EFT; §5.1):
+ * s(v) = ℓ_base(v) + (1/β)·(ℓ_tuned(v) − ℓ_ref(v)). The reported token reward is ℓ_tuned − ℓ_ref.
+ */
+export function implicitGuidance(tuned: LanguageModel, ref: LanguageModel, beta: number): Guidance {
+  if (!(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
+  return {
+    terms: [
+      { model: tuned, coefficient: 1 / beta },
+      { model: ref, coefficient: -1 / beta },
+    ],
+    rewards: [
+      {
+        key: `implicit:${tuned.id}`,
+        compute: (lp) => {
+          const t = lp[0] as Float32Array;
+          const r = lp[1] as Float32Array;
+          const out = new Float32Array(t.length);
+          for (let i = 0; i < t.length; i++) out[i] = (t[i] as number) - (r[i] as number);
+          return out;
+        },
+      },
+    ],
+  };
+}
+
+/** Refuses models whose vocabularies differ from the policy's, naming both. */
+export function assertSameVocabulary(policy: LanguageModel, others: readonly LanguageModel[]): void {
+  for (const m of others) {
+    if (m.vocabSize !== policy.vocabSize) {
+      throw new Error(
+        `${m.id} has a vocabulary of ${m.vocabSize} tokens but the policy ${policy.id} has ${policy.vocabSize}: guidance needs models that share one tokenizer.`,
+      );
+    }
+  }
+}
+
+/**
+ * A NextTokenSource over a policy and optional guidance. Each distinct model runs once per step
+ * (a model used twice, e.g. base = reference, is computed once), all rows as one batch.
+ */
+export class ModelSource implements NextTokenSource {
+  readonly vocabSize: number;
+  readonly eosTokenIds: readonly number[];
+  readonly contextLength: number;
+  private readonly models: LanguageModel[];
+  private caches: (KvCache | null)[];
+  private step = 0;
+
+  constructor(
+    private readonly policy: LanguageModel,
+    private readonly guidance: Guidance = { terms: [], rewards: [] },
+  ) {
+    assertSameVocabulary(policy, guidance.terms.map((t) => t.model));
+    this.models = [policy];
+    for (const t of guidance.terms) if (!this.models.includes(t.model)) this.models.push(t.model);
+    this.caches = this.models.map(() => null);
+    this.vocabSize = policy.vocabSize;
+    this.eosTokenIds = policy.eosTokenIds;
+    this.contextLength = Math.min(...this.models.map((m) => m.contextLength));
+  }
+
+  async start(prompt: readonly number[], rows: number): Promise<RowDistribution[]> {
+    if (prompt.length === 0) throw new Error('The prompt has no tokens.');
+    this.dispose();
+    this.step = 0;
+    const logits: Float32Array[][] = [];
+    for (let m = 0; m < this.models.length; m++) {
+      const model = this.models[m] as LanguageModel;
+      const r = await model.prefill([prompt]);
+      let cache = r.cache;
+      if (rows > 1) {
+        const tiled = await cache.select(new Int32Array(rows));
+        cache.dispose();
+        cache = tiled;
+      }
+      this.caches[m] = cache;
+      logits.push(Array.from({ length: rows }, () => r.logits[0] as Float32Array));
+    }
+    return this.combine(logits, rows);
+  }
+
+  async advance(parents: Int32Array | null, tokens: Int32Array): Promise<RowDistribution[]> {
+    const logits: Float32Array[][] = [];
+    this.step++;
+    for (let m = 0; m < this.models.length; m++) {
+      let cache = this.caches[m];
+      if (!cache) throw new Error('advance() before start()');
+      if (parents && !isIdentity(parents, cache.rows)) {
+        const sel = await cache.select(parents);
+        cache.dispose();
+        cache = sel;
+      }
+      this.caches[m] = null; // step consumes it
+      const r = await (this.models[m] as LanguageModel).step(cache, tokens);
+      this.caches[m] = r.cache;
+      logits.push(r.logits);
+    }
+    return this.combine(logits, tokens.length);
+  }
+
+  private combine(logits: Float32Array[][], rows: number): RowDistribution[] {
+    const { terms, rewards } = this.guidance;
+    const out: RowDistribution[] = [];
+    for (let r = 0; r < rows; r++) {
+      const lps = this.models.map((model, m) => {
+        const row = (logits[m] as Float32Array[])[r] as Float32Array;
+        if (!isValidLogitRow(row)) throw new Error(`${model.id} produced NaN or +Infinity logits at step ${this.step}; the run was stopped.`);
+        return logSoftmax(row);
+      });
+      const policy = lps[0] as Float32Array;
+      if (terms.length === 0) {
+        out.push({ scores: (logits[0] as Float32Array[])[r] as Float32Array, logprobs: policy, policy, rewards: new Map(), guided: false });
+        continue;
+      }
+      const termLps = terms.map((t) => lps[this.models.indexOf(t.model)] as Float32Array);
+      const scores = Float32Array.from(policy);
+      terms.forEach((t, j) => {
+        const lp = termLps[j] as Float32Array;
+        const c = t.coefficient;
+        if (c === 0) return;
+        for (let v = 0; v < scores.length; v++) scores[v] = (scores[v] as number) + c * Math.max(lp[v] as number, LOGPROB_FLOOR);
+      });
+      out.push({
+        scores,
+        logprobs: logSoftmaxInto(scores, new Float32Array(scores.length)),
+        policy,
+        rewards: new Map(rewards.map((rv) => [rv.key, rv.compute(termLps)])),
+        guided: true,
+      });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const c of this.caches) c?.dispose();
+    this.caches = this.models.map(() => null);
+  }
+}
+
+function isIdentity(p: Int32Array, rows: number): boolean {
+  if (p.length !== rows) return false;
+  for (let i = 0; i < p.length; i++) if (p[i] !== i) return false;
+  return true;
+}

@@ -1,0 +1,190 @@
+/**
+ * One entry point for every decoding strategy, shared by the CLI and the worker: a serialisable
+ * StrategySpec (Hugging Face generation_config names) plus the loaded models → DecodeEvents.
+ * Parameters are validated before any model runs, and errors name the offending field.
+ */
+import type { LanguageModel, SequenceRewardModel } from '../model/types.ts';
+import { buildChain, chainFromHf, type SamplerSpec } from '../sampling/chain.ts';
+import type { AbortSignalLike } from './abort.ts';
+import { args } from './args.ts';
+import { beamSearch } from './beam.ts';
+import { bestOfN, rejectionSampling } from './bestOfN.ts';
+import { diverseBeamSearch } from './diverseBeam.ts';
+import type { DecodeEvent } from './events.ts';
+import { ModelSource, genarmGuidance, implicitGuidance, type Guidance } from './modelSource.ts';
+import type { LogitsProcessor } from './processors.ts';
+import { sample } from './sample.ts';
+
+export const STRATEGIES = ['greedy', 'sample', 'beam', 'diverse_beam', 'genarm', 'implicit', 'args', 'best_of_n', 'rejection'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+/** Hugging Face `generation_config` names. */
+export interface GenerationConfig {
+  readonly max_new_tokens?: number;
+  readonly do_sample?: boolean;
+  readonly temperature?: number;
+  readonly top_k?: number;
+  readonly top_p?: number;
+  readonly min_p?: number;
+  readonly repetition_penalty?: number;
+  readonly no_repeat_ngram_size?: number;
+  readonly num_beams?: number;
+  readonly num_beam_groups?: number;
+  readonly diversity_penalty?: number;
+  readonly length_penalty?: number;
+  readonly early_stopping?: boolean | 'never';
+  readonly num_return_sequences?: number;
+  readonly seed?: number;
+}
+
+export interface StrategySpec {
+  readonly strategy: StrategyName;
+  readonly config: GenerationConfig;
+  /** Guidance strength β for GenARM and implicit guidance. @default 1 */
+  readonly beta?: number;
+  /** Weights of the ARMs, in the order of `StrategyModels.arms`. @default 1 each */
+  readonly armWeights?: readonly number[];
+  readonly argsK?: number;
+  readonly argsWeight?: number;
+  /** Best-of-N / rejection candidates. @default 8 */
+  readonly n?: number;
+  /** RSO β. @default 0.5 */
+  readonly rsoBeta?: number;
+}
+
+export interface StrategyModels {
+  readonly policy: LanguageModel;
+  readonly arms?: readonly LanguageModel[];
+  readonly tuned?: LanguageModel;
+  readonly ref?: LanguageModel;
+  readonly rewardModel?: SequenceRewardModel;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const DEFAULT_MAX_NEW_TOKENS = 40;
+
+function need(cond: boolean, msg: string): void {
+  if (!cond) throw new ConfigError(msg);
+}
+
+function guidanceFor(spec: StrategySpec, m: StrategyModels): Guidance | undefined {
+  const beta = spec.beta ?? 1;
+  const arms = m.arms ?? [];
+  if (arms.length) {
+    need(beta > 0, `beta must be > 0 (got ${beta}); smaller beta means stronger guidance`);
+    const w = spec.armWeights ?? [];
+    need(w.length === 0 || w.length === arms.length, `got ${w.length} ARM weights for ${arms.length} ARMs`);
+    for (const x of w) need(Number.isFinite(x), `ARM weight must be a finite number (got ${x})`);
+    return genarmGuidance(arms.map((model, i) => ({ model, weight: w[i] ?? 1 })), beta);
+  }
+  if (m.tuned || m.ref) {
+    need(!!m.tuned && !!m.ref, 'implicit guidance needs both --tuned and --ref');
+    need(beta > 0, `beta must be > 0 (got ${beta}); smaller beta means stronger guidance`);
+    return implicitGuidance(m.tuned as LanguageModel, m.ref as LanguageModel, beta);
+  }
+  return undefined;
+}
+
+/** Validates everything that can be checked before a model runs. */
+export function validate(spec: StrategySpec, m: StrategyModels, promptLength: number): void {
+  const c = spec.config;
+  need((STRATEGIES as readonly string[]).includes(spec.strategy), `unknown strategy "${spec.strategy}"; use one of ${STRATEGIES.join(', ')}`);
+  need(promptLength > 0, 'the prompt is empty: give some text to continue');
+  const maxNew = c.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS;
+  need(Number.isInteger(maxNew) && maxNew >= 1, `max_new_tokens must be an integer >= 1 (got ${maxNew})`);
+  const ctx = Math.min(m.policy.contextLength, ...(m.arms ?? []).map((a) => a.contextLength), m.tuned?.contextLength ?? Infinity, m.ref?.contextLength ?? Infinity);
+  need(promptLength < ctx, `the prompt has ${promptLength} tokens but the context is ${ctx}: shorten the prompt`);
+  need(promptLength + maxNew <= ctx, `prompt (${promptLength} tokens) + max_new_tokens (${maxNew}) exceeds the context of ${ctx} tokens: lower max_new_tokens to ${ctx - promptLength} or less`);
+  if (c.temperature !== undefined) need(c.temperature > 0 || (c.temperature === 0 && !c.do_sample), `temperature must be > 0 when sampling (got ${c.temperature})`);
+  if (c.top_p !== undefined) need(c.top_p > 0 && c.top_p <= 1, `top_p must be in (0, 1] (got ${c.top_p})`);
+  if (c.top_k !== undefined) need(Number.isInteger(c.top_k) && c.top_k >= 0, `top_k must be an integer >= 0 (got ${c.top_k})`);
+  if (c.min_p !== undefined) need(c.min_p >= 0 && c.min_p <= 1, `min_p must be in [0, 1] (got ${c.min_p})`);
+  if (c.repetition_penalty !== undefined) need(c.repetition_penalty > 0, `repetition_penalty must be > 0 (got ${c.repetition_penalty})`);
+  if (c.num_return_sequences !== undefined) need(Number.isInteger(c.num_return_sequences) && c.num_return_sequences >= 1, `num_return_sequences must be an integer >= 1 (got ${c.num_return_sequences})`);
+  const s = spec.strategy;
+  if (s === 'genarm') need((m.arms ?? []).length > 0, 'strategy genarm needs at least one --arm MODEL[=WEIGHT]');
+  if (s === 'implicit') need(!!m.tuned && !!m.ref, 'strategy implicit needs --tuned MODEL and --ref MODEL');
+  if (s === 'args' || s === 'best_of_n' || s === 'rejection') need(!!m.rewardModel, `strategy ${s} needs --reward-model MODEL (a sequence reward model)`);
+  if (s === 'beam' || s === 'diverse_beam') need(!c.do_sample, `strategy ${s} does not sample: drop do_sample`);
+  if (s === 'diverse_beam') {
+    const b = c.num_beams ?? 4;
+    const g = c.num_beam_groups ?? 2;
+    need(g >= 2, `num_beam_groups must be >= 2 for diverse_beam (got ${g}); use --strategy beam for one group`);
+    need(Number.isInteger(b) && b % g === 0, `num_beams (${b}) must be divisible by num_beam_groups (${g})`);
+    need((c.diversity_penalty ?? 1) > 0, `diversity_penalty must be > 0 with beam groups (got ${c.diversity_penalty})`);
+  }
+  if (s === 'beam' || s === 'diverse_beam') {
+    const b = c.num_beams ?? 4;
+    need(Number.isInteger(b) && b >= 1, `num_beams must be an integer >= 1 (got ${b})`);
+    need((c.num_return_sequences ?? 1) <= b, `num_return_sequences (${c.num_return_sequences}) must be <= num_beams (${b})`);
+  }
+  if (s === 'rejection') need((spec.rsoBeta ?? 0.5) > 0, `rso_beta must be > 0 (got ${spec.rsoBeta})`);
+  if (s === 'best_of_n' || s === 'rejection') need(Number.isInteger(spec.n ?? 8) && (spec.n ?? 8) >= 1, `n must be an integer >= 1 (got ${spec.n})`);
+  guidanceFor(spec, m);
+  buildChain(chainOf(spec));
+}
+
+function chainOf(spec: StrategySpec): SamplerSpec[] {
+  const c = spec.config;
+  const sampling = spec.strategy === 'sample' || spec.strategy === 'best_of_n' || spec.strategy === 'rejection' ? true : !!c.do_sample;
+  return chainFromHf({ ...c, do_sample: sampling && c.temperature !== 0 });
+}
+
+function processorsOf(spec: StrategySpec): LogitsProcessor[] {
+  const chain = buildChain([...chainFromHf({ repetition_penalty: spec.config.repetition_penalty, no_repeat_ngram_size: spec.config.no_repeat_ngram_size })]);
+  return chain.filters.map((f) => (row: Float32Array, history: readonly number[]) => f.apply(row, { history }));
+}
+
+/** Runs a strategy. Validation errors are thrown before the first model call. */
+export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly number[], signal?: AbortSignalLike): AsyncGenerator<DecodeEvent> {
+  validate(spec, m, prompt.length);
+  const c = spec.config;
+  const maxNewTokens = c.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS;
+  const source = new ModelSource(m.policy, guidanceFor(spec, m));
+  const common = { maxNewTokens, signal, seed: c.seed ?? 0 };
+  switch (spec.strategy) {
+    case 'beam':
+      return beamSearch(source, prompt, {
+        ...common,
+        numBeams: c.num_beams ?? 4,
+        lengthPenalty: c.length_penalty ?? 1,
+        earlyStopping: c.early_stopping ?? false,
+        numReturnSequences: c.num_return_sequences ?? 1,
+        processors: processorsOf(spec),
+      });
+    case 'diverse_beam':
+      return diverseBeamSearch(source, prompt, {
+        ...common,
+        numBeams: c.num_beams ?? 4,
+        numBeamGroups: c.num_beam_groups ?? 2,
+        diversityPenalty: c.diversity_penalty ?? 1,
+        lengthPenalty: c.length_penalty ?? 1,
+        earlyStopping: c.early_stopping ?? false,
+        numReturnSequences: c.num_return_sequences ?? 1,
+        processors: processorsOf(spec),
+      });
+    case 'args':
+      return args(source, m.rewardModel as SequenceRewardModel, prompt, {
+        ...common,
+        k: spec.argsK ?? 10,
+        weight: spec.argsWeight ?? 1,
+        method: c.do_sample ? 'stochastic' : 'greedy',
+        temperature: c.temperature ?? 0.7,
+      });
+    case 'best_of_n':
+      return bestOfN(source, m.rewardModel as SequenceRewardModel, prompt, { ...common, chain: chainOf(spec), n: spec.n ?? 8 });
+    case 'rejection':
+      return rejectionSampling(source, m.rewardModel as SequenceRewardModel, prompt, {
+        ...common,
+        chain: chainOf(spec),
+        n: spec.n ?? 8,
+        accept: c.num_return_sequences ?? 1,
+        rsoBeta: spec.rsoBeta ?? 0.5,
+      });
+    default:
+      return sample(source, prompt, { ...common, chain: chainOf(spec), numReturnSequences: c.num_return_sequences ?? 1 });
+  }
+}

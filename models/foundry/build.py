@@ -434,7 +434,9 @@ def main():
             export.run(timings)
         else:
             globals()[f'step_{s}']()
-        timings[s] = round(time.time() - t0, 1)
+        # Re-read before writing: steps may run in parallel processes (--only arm / --only dpo).
+        latest = load_json(timings_path) if os.path.exists(timings_path) else {}
+        timings = {**latest, **timings, s: round(time.time() - t0, 1)}
         save_json(timings_path, timings)
         log(f'{s}: {timings[s]} s')
 

@@ -102,7 +102,10 @@ def configs(folder, eos, is_rm):
         'tokenizer_class': 'GPT2Tokenizer', 'model_max_length': c['ctx'], 'padding_side': 'left',
         'bos_token': bpe_eos(), 'eos_token': bpe_eos(), 'unk_token': bpe_eos(), 'pad_token': bpe_eos(),
         'add_bos_token': False, 'add_prefix_space': False, 'clean_up_tokenization_spaces': False})
-    shutil.copy(B.path('tokenizer.json'), os.path.join(folder, 'tokenizer.json'))
+    with open(B.path('tokenizer.json'), encoding='utf-8') as fh:
+        tok_json = json.load(fh)
+    with open(os.path.join(folder, 'tokenizer.json'), 'w', encoding='utf-8') as fh:
+        json.dump(tok_json, fh, ensure_ascii=False, separators=(',', ':'))  # minified: 7 copies ship
 
 
 def bpe_eos():

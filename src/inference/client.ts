@@ -2,7 +2,7 @@
  * Main-thread proxy for the inference worker: typed requests with ids, events streamed to a
  * callback, and a clear error for every pending request if the worker dies.
  */
-import type { DeviceChoice, ModelInfo, ProbeResult, Request, Response, TokenEvent } from './protocol.ts';
+import type { DeviceChoice, GenerateRun, ModelInfo, ProbeResult, Request, Response, TokenEvent } from './protocol.ts';
 
 type Ready = Extract<Response, { type: 'ready' }>;
 type Pending = {
@@ -74,8 +74,8 @@ export class InferenceClient {
     return this.send<{ model: ModelInfo; ms: number }>({ type: 'load', modelId }).done;
   }
 
-  generate(modelId: string, prompt: string, maxNewTokens: number, onEvent: (e: TokenEvent) => void): { id: number; done: Promise<void> } {
-    return this.send<void>({ type: 'generate', modelId, prompt, maxNewTokens }, onEvent);
+  generate(run: GenerateRun, onEvent: (e: TokenEvent) => void): { id: number; done: Promise<void> } {
+    return this.send<void>({ type: 'generate', run }, onEvent);
   }
 
   cancel(target: number): Promise<boolean> {

@@ -2,8 +2,9 @@
  * Routes worker requests to the backend. Kept free of worker globals so tests can drive it with
  * fake backends: `post` receives every response.
  */
-import type { LanguageModel, Tokenizer } from '../core/model/types.ts';
+import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../core/model/types.ts';
 import { greedy } from '../core/search/greedy.ts';
+import { decode, type StrategyModels } from '../core/search/strategy.ts';
 import { topK } from '../core/math/topk.ts';
 import type { Device, DeviceChoice, ProbeResult, Request, Response } from './protocol.ts';
 import { toWireError } from './protocol.ts';
@@ -18,11 +19,13 @@ export interface Backend {
   /** Picks the device for a choice, with a human-readable reason. */
   selectDevice(choice: DeviceChoice): Promise<{ device: Device; reason: string; threads: number; crossOriginIsolated: boolean }>;
   loadLanguageModel(id: string, device: Device): Promise<LoadedLm>;
+  loadSequenceRewardModel(id: string, device: Device): Promise<SequenceRewardModel>;
 }
 
 export class Handler {
   private device: Device = 'wasm';
   private readonly models = new Map<string, Promise<LoadedLm>>();
+  private readonly rewardModels = new Map<string, Promise<SequenceRewardModel>>();
   private readonly running = new Map<number, AbortController>();
 
   constructor(
@@ -30,15 +33,24 @@ export class Handler {
     private readonly post: (r: Response) => void,
   ) {}
 
-  private lm(id: string): Promise<LoadedLm> {
+  /** Loads each (device, model) once; a failed load is forgotten so it can be retried. */
+  private memo<T>(cache: Map<string, Promise<T>>, id: string, load: (id: string, device: Device) => Promise<T>): Promise<T> {
     const key = `${this.device}:${id}`;
-    let p = this.models.get(key);
+    let p = cache.get(key);
     if (!p) {
-      p = this.backend.loadLanguageModel(id, this.device);
-      p.catch(() => this.models.delete(key));
-      this.models.set(key, p);
+      p = load(id, this.device);
+      p.catch(() => cache.delete(key));
+      cache.set(key, p);
     }
     return p;
+  }
+
+  private lm(id: string): Promise<LoadedLm> {
+    return this.memo(this.models, id, (i, d) => this.backend.loadLanguageModel(i, d));
+  }
+
+  private rm(id: string): Promise<SequenceRewardModel> {
+    return this.memo(this.rewardModels, id, (i, d) => this.backend.loadSequenceRewardModel(i, d));
   }
 
   async handle(req: Request): Promise<void> {
@@ -76,18 +88,21 @@ export class Handler {
   }
 
   private async generate(req: Extract<Request, { type: 'generate' }>): Promise<void> {
-    const { model, tokenizer } = await this.lm(req.modelId);
-    const prompt = tokenizer.encode(req.prompt);
-    if (prompt.length === 0) throw new Error('The prompt is empty: type some text to continue.');
-    if (prompt.length + req.maxNewTokens > model.contextLength) {
-      throw new Error(
-        `The prompt (${prompt.length} tokens) plus max_new_tokens (${req.maxNewTokens}) exceeds ${req.modelId}'s context of ${model.contextLength} tokens: shorten the prompt or lower max_new_tokens.`,
-      );
-    }
+    const run = req.run;
+    const { model, tokenizer } = await this.lm(run.policy);
+    const load = async (id: string | undefined) => (id ? (await this.lm(id)).model : undefined);
+    const models: StrategyModels = {
+      policy: model,
+      arms: await Promise.all((run.arms ?? []).map(async (id) => (await this.lm(id)).model)),
+      tuned: await load(run.tuned),
+      ref: await load(run.ref),
+      rewardModel: run.rewardModel ? await this.rm(run.rewardModel) : undefined,
+    };
+    const prompt = tokenizer.encode(run.prompt);
     const ctrl = new AbortController();
     this.running.set(req.id, ctrl);
     try {
-      for await (const event of greedy(model, prompt, { maxNewTokens: req.maxNewTokens, signal: ctrl.signal })) {
+      for await (const event of decode(run.spec, models, prompt, ctrl.signal)) {
         const texts = event.type === 'step' ? event.rows.map((r) => tokenizer.tokenText(r.tokenId)) : event.sequences.map((s) => tokenizer.decode(s.tokenIds));
         this.post({ id: req.id, type: 'event', data: { event, texts } });
         await yieldToEventLoop();
@@ -108,11 +123,12 @@ export class Handler {
     const { cache } = await model.prefill(prompts);
     const rows = Int32Array.from([prompts.length - 1, 0, 0, ...prompts.map((_, i) => i).slice(1)]);
     const selected = await cache.select(rows);
+    const cacheGpuBuffers = (selected as { gpuBuffers?: number }).gpuBuffers ?? 0;
     cache.dispose();
     const next = Int32Array.from(rows, (_, i) => 5 + i);
     const { logits, cache: after } = await model.step(selected, next);
     after.dispose();
-    const value: ProbeResult = { greedy: ids, selectRows: Array.from(rows), selectTop: logits.map((l) => topK(l, 5)) };
+    const value: ProbeResult = { greedy: ids, selectRows: Array.from(rows), selectTop: logits.map((l) => topK(l, 5)), cacheGpuBuffers };
     this.post({ id: req.id, type: 'result', value });
   }
 }

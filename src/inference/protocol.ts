@@ -3,6 +3,7 @@
  * names the request it answers. Errors cross as { name, message } (never as thrown objects).
  */
 import type { DecodeEvent } from '../core/search/events.ts';
+import type { StrategySpec } from '../core/search/strategy.ts';
 
 export type DeviceChoice = 'auto' | 'wasm' | 'webgpu';
 export type Device = 'wasm' | 'webgpu';
@@ -20,9 +21,7 @@ export type Request =
   | {
       readonly id: number;
       readonly type: 'generate';
-      readonly modelId: string;
-      readonly prompt: string;
-      readonly maxNewTokens: number;
+      readonly run: GenerateRun;
     }
   | { readonly id: number; readonly type: 'cancel'; readonly target: number }
   | {
@@ -32,6 +31,18 @@ export type Request =
       readonly prompts: readonly string[];
       readonly greedyTokens: number;
     };
+
+/** Everything one generation needs: which models play which role, the strategy, the prompt. */
+export interface GenerateRun {
+  readonly policy: string;
+  readonly prompt: string;
+  readonly spec: StrategySpec;
+  /** ARM ids, weights in spec.armWeights. */
+  readonly arms?: readonly string[];
+  readonly tuned?: string;
+  readonly ref?: string;
+  readonly rewardModel?: string;
+}
 
 /** A decode event plus the text of each chosen token (decoded in the worker). */
 export interface TokenEvent {
@@ -44,6 +55,8 @@ export interface ProbeResult {
   readonly greedy: readonly number[];
   readonly selectRows: readonly number[];
   readonly selectTop: readonly { tokenId: number; value: number }[][];
+  /** GPU buffers the selected cache held (0 on WASM; > 0 when the gather ran on the GPU). */
+  readonly cacheGpuBuffers: number;
 }
 
 export type Response =

@@ -9,7 +9,7 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import { Handler, type Backend } from './handler.ts';
 import type { Request, Response } from './protocol.ts';
-import { loadLanguageModel } from './backends/transformers.ts';
+import { loadLanguageModel, loadSequenceRewardModel } from './backends/transformers.ts';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -42,6 +42,7 @@ const backend: Backend = {
     const lm = await loadLanguageModel(id, { device });
     return { model: lm, tokenizer: lm.tokenizer };
   },
+  loadSequenceRewardModel: (id, device) => loadSequenceRewardModel(id, { device }),
 };
 
 const handler = new Handler(backend, (r: Response) => self.postMessage(r));

@@ -1,14 +1,20 @@
 /**
- * State of the seed playground: device, model, one streaming greedy run. Components read these
- * fields; all work happens in the worker behind InferenceClient.
+ * State of the playground's generate view: device, one streaming run of any strategy, and its
+ * returned sequences. Components read these fields; all work happens in the worker.
  */
 import type { InferenceClient } from '../inference/client.ts';
-import type { Device, DeviceChoice } from '../inference/protocol.ts';
+import type { Device, DeviceChoice, GenerateRun } from '../inference/protocol.ts';
+import type { SequenceResult } from '../core/search/events.ts';
 
 export interface StreamToken {
   readonly id: number;
   readonly text: string;
   readonly logprob: number;
+}
+
+export interface ShownSequence {
+  readonly result: SequenceResult;
+  readonly text: string;
 }
 
 export class GenerationState {
@@ -17,7 +23,9 @@ export class GenerationState {
   threads = $state(1);
   status = $state<'starting' | 'idle' | 'loading' | 'running' | 'error'>('starting');
   error = $state('');
+  /** Tokens of row 0 as they stream (the first sample, or the top beam's ancestry is not known yet). */
   tokens = $state.raw<StreamToken[]>([]);
+  sequences = $state.raw<ShownSequence[]>([]);
   finishReason = $state('');
   tokensPerSecond = $state(0);
   private runId: number | null = null;
@@ -41,29 +49,34 @@ export class GenerationState {
     this.error = e instanceof Error ? e.message : String(e);
   }
 
-  async generate(modelId: string, prompt: string, maxNewTokens: number): Promise<void> {
+  async generate(run: GenerateRun): Promise<void> {
     if (this.runId !== null) await this.stop();
     this.error = '';
     this.tokens = [];
+    this.sequences = [];
     this.finishReason = '';
     this.status = 'loading';
     try {
-      await this.client.load(modelId);
+      await this.client.load(run.policy);
       this.status = 'running';
       const t0 = performance.now();
-      const run = this.client.generate(modelId, prompt, maxNewTokens, ({ event, texts }) => {
-        if (run.id !== this.runId) return;
+      let steps = 0;
+      const handle = this.client.generate(run, ({ event, texts }) => {
+        if (handle.id !== this.runId) return; // a late event of a cancelled run
         if (event.type === 'step') {
-          const row = event.rows[0];
-          if (row) this.tokens = [...this.tokens, { id: row.tokenId, text: texts[0] ?? '', logprob: row.logprob }];
-          this.tokensPerSecond = this.tokens.length / ((performance.now() - t0) / 1000);
+          steps++;
+          const row = event.rows.find((r) => r.row === 0);
+          const i = event.rows.indexOf(row as never);
+          if (row) this.tokens = [...this.tokens, { id: row.tokenId, text: texts[i] ?? '', logprob: row.logprob }];
+          this.tokensPerSecond = steps / ((performance.now() - t0) / 1000);
         } else {
+          this.sequences = event.sequences.map((result, i) => ({ result, text: texts[i] ?? '' }));
           this.finishReason = event.sequences[0]?.finishReason ?? '';
         }
       });
-      this.runId = run.id;
-      await run.done;
-      if (this.runId === run.id) {
+      this.runId = handle.id;
+      await handle.done;
+      if (this.runId === handle.id) {
         this.runId = null;
         this.status = 'idle';
       }

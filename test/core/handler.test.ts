@@ -26,6 +26,9 @@ function setup(opts: { gpu?: boolean } = {}) {
       if (id === 'missing') throw new Error('tokenizer files not found for missing');
       return { model: new TableModel(table), tokenizer: letterTokenizer(4) };
     },
+    async loadSequenceRewardModel() {
+      throw new Error('no reward models here');
+    },
   };
   return { handler: new Handler(backend, (r) => out.push(r)), out, loads: () => loads };
 }
@@ -42,7 +45,7 @@ describe('worker request handler', () => {
   it('streams token events with their text, then a result, and loads each model once', async () => {
     const { handler, out, loads } = setup();
     await handler.handle({ id: 1, type: 'load', modelId: 'm' });
-    await handler.handle({ id: 2, type: 'generate', modelId: 'm', prompt: 'a', maxNewTokens: 5 });
+    await handler.handle({ id: 2, type: 'generate', run: { policy: 'm', prompt: 'a', spec: { strategy: 'greedy', config: { max_new_tokens: 5 } } } });
     const mine = out.filter((r) => r.id === 2);
     const texts = mine.flatMap((r) => (r.type === 'event' && r.data.event.type === 'step' ? r.data.texts : []));
     expect(texts).toEqual(['b', 'c', '<eos>']);
@@ -50,12 +53,12 @@ describe('worker request handler', () => {
     expect(loads()).toBe(1);
   });
 
-  it('answers bad input with an error naming the problem', async () => {
+  it('answers bad input with an error naming the problem (validated before any model runs)', async () => {
     const { handler, out } = setup();
-    await handler.handle({ id: 3, type: 'generate', modelId: 'm', prompt: '', maxNewTokens: 5 });
-    expect(out[0]).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/prompt is empty/) } });
-    await handler.handle({ id: 4, type: 'generate', modelId: 'm', prompt: 'ab', maxNewTokens: 100 });
-    expect(out[1]).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/exceeds m's context of 64 tokens/) } });
+    await handler.handle({ id: 3, type: 'generate', run: { policy: 'm', prompt: '', spec: { strategy: 'greedy', config: { max_new_tokens: 5 } } } });
+    expect(out[0]).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/the prompt is empty/) } });
+    await handler.handle({ id: 4, type: 'generate', run: { policy: 'm', prompt: 'ab', spec: { strategy: 'greedy', config: { max_new_tokens: 100 } } } });
+    expect(out[1]).toMatchObject({ type: 'error', error: { message: expect.stringMatching(/exceeds the context of 64 tokens/) } });
     await handler.handle({ id: 5, type: 'load', modelId: 'missing' });
     expect(out[2]).toMatchObject({ id: 5, type: 'error', error: { message: 'tokenizer files not found for missing' } });
   });
@@ -67,7 +70,7 @@ describe('worker request handler', () => {
       [0, 1],
     ]);
     (handler as unknown as { models: Map<string, Promise<unknown>> }).models.set('wasm:loop', Promise.resolve({ model: loop, tokenizer: letterTokenizer(2) }));
-    const gen = handler.handle({ id: 7, type: 'generate', modelId: 'loop', prompt: 'a', maxNewTokens: 60 });
+    const gen = handler.handle({ id: 7, type: 'generate', run: { policy: 'loop', prompt: 'a', spec: { strategy: 'greedy', config: { max_new_tokens: 60 } } } });
     await new Promise((r) => setTimeout(r, 0));
     await handler.handle({ id: 8, type: 'cancel', target: 7 });
     await gen;

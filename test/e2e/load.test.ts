@@ -58,8 +58,19 @@ describe('tiny-base in Chromium', () => {
       expect(await generateFromUi(s, 'wasm')).toEqual(EXPECTED);
       wasmProbe = await probe(s, EXPECTED.length);
       expect(wasmProbe.greedy).toEqual(EXPECTED);
+      expect(wasmProbe.cacheGpuBuffers).toBe(0);
       expect(s.external).toEqual([]);
       expect(s.errors).toEqual([]);
+    });
+
+    it('runs a preset (diverse beams) from the UI and lists the returned beams', async () => {
+      const { page } = s;
+      await page.getByTestId('preset').selectOption('Diverse beams');
+      await expect.poll(() => page.getByTestId('strategy').inputValue()).toBe('diverse_beam');
+      await page.getByTestId('generate').click();
+      await page.locator('[data-testid="sequences"] li').nth(3).waitFor({ timeout: 60_000 });
+      expect(await page.locator('[data-testid="sequences"] li').count()).toBe(4);
+      expect(s.external).toEqual([]);
     });
   });
 
@@ -73,6 +84,7 @@ describe('tiny-base in Chromium', () => {
     it('streams the same greedy tokens, and selects cache rows on the GPU like the CPU does', async () => {
       expect(await generateFromUi(s, 'webgpu')).toEqual(EXPECTED);
       const gpu = await probe(s, 0);
+      expect(gpu.cacheGpuBuffers).toBe(8); // 4 layers × key/value, gathered on the GPU
       expect(gpu.selectRows).toEqual(wasmProbe.selectRows);
       gpu.selectTop.forEach((row, i) => {
         const cpu = wasmProbe.selectTop[i] ?? [];

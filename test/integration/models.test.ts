@@ -39,7 +39,7 @@ async function collect(gen: AsyncGenerator<DecodeEvent>): Promise<DecodeEvent[]>
 }
 
 describe('manifest', () => {
-  it('lists every model folder file with its sha256, and the whole set stays under 40 MB', () => {
+  it('lists every model folder file with its sha256, and all bundled models stay under 40 MB', () => {
     let total = 0;
     for (const m of manifest.models) {
       const names = m.files.map((f) => f.path);
@@ -54,8 +54,12 @@ describe('manifest', () => {
         total += f.bytes;
       }
     }
-    for (const d of manifest.datasets) total += statSync(MODELS_DIR + d.path).size;
-    expect(total).toBeLessThan(40 * 1024 * 1024);
+    expect(total).toBeLessThan(40_000_000);
+    for (const d of manifest.datasets) {
+      const p = MODELS_DIR + d.path;
+      expect(createHash('sha256').update(readFileSync(p)).digest('hex'), p).toBe(d.sha256);
+      expect(d.pairs).toBeGreaterThanOrEqual(500);
+    }
     expect(manifest.models.map((m) => m.role).sort()).toEqual(['arm', 'arm', 'policy', 'sequence_rm', 'sequence_rm', 'tuned', 'tuned']);
   });
 });

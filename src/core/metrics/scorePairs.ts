@@ -3,7 +3,8 @@
  * (DESIGN §4 `rank`): prompt and response are tokenized separately with no special tokens and the
  * ids concatenated; a response's score uses only its own tokens. When prompt + response exceed the
  * context, the prompt is cut from the left so the longer response fits (counted as truncated); a
- * pair whose longer response leaves no room for a prompt token is skipped. Pairs are batched: both
+ * pair whose longer response leaves no room for a prompt token is skipped. An empty response scores
+ * 0 (an empty sum; also its mean under length normalisation). Pairs are batched: both
  * responses of every pair in a batch run as one padded batch per model.
  */
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
@@ -96,10 +97,6 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
     const chosen = tok.encode(pair.chosen);
     const rejected = tok.encode(pair.rejected);
     const longest = Math.max(chosen.length, rejected.length);
-    if (chosen.length === 0 || rejected.length === 0) {
-      skipped.push({ id: pair.id, reason: 'a response is empty' });
-      continue;
-    }
     if (longest + 1 > ctx) {
       skipped.push({ id: pair.id, reason: `a response has ${longest} tokens; the context is ${ctx}` });
       continue;
@@ -123,7 +120,7 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
     let scores: number[];
     let ref: number[] | undefined;
     const logprobSums = async (model: LanguageModel, normalize: boolean) =>
-      (await model.score(seqs, from)).map((lp, i) => (normalize ? sum(lp) / (lens[i] as number) : sum(lp)));
+      (await model.score(seqs, from)).map((lp, i) => (normalize && lens[i] ? sum(lp) / (lens[i] as number) : sum(lp)));
     switch (kind) {
       case 'policy':
         scores = await logprobSums(m.policy as LanguageModel, !!opts.lengthNormalize);

@@ -4,7 +4,7 @@
  * Parameters are validated before any model runs, and errors name the offending field.
  */
 import type { LanguageModel, SequenceRewardModel } from '../model/types.ts';
-import { buildChain, chainFromHf, type SamplerSpec } from '../sampling/chain.ts';
+import { buildChain, chainFromHf, type HfSamplingOptions, type SamplerSpec } from '../sampling/chain.ts';
 import type { AbortSignalLike } from './abort.ts';
 import { args } from './args.ts';
 import { beamSearch } from './beam.ts';
@@ -19,15 +19,8 @@ export const STRATEGIES = ['greedy', 'sample', 'beam', 'diverse_beam', 'genarm',
 export type StrategyName = (typeof STRATEGIES)[number];
 
 /** Hugging Face `generation_config` names. */
-export interface GenerationConfig {
+export interface GenerationConfig extends HfSamplingOptions {
   readonly max_new_tokens?: number;
-  readonly do_sample?: boolean;
-  readonly temperature?: number;
-  readonly top_k?: number;
-  readonly top_p?: number;
-  readonly min_p?: number;
-  readonly repetition_penalty?: number;
-  readonly no_repeat_ngram_size?: number;
   readonly num_beams?: number;
   readonly num_beam_groups?: number;
   readonly diversity_penalty?: number;

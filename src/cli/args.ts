@@ -17,7 +17,7 @@ type Kind = 'int' | 'float' | 'bool' | 'string' | 'early' | 'list';
 const OPTIONS: Record<string, Kind> = {
   policy: 'string', prompt: 'string', strategy: 'string', json: 'bool', config: 'string',
   max_new_tokens: 'int', do_sample: 'bool', temperature: 'float', top_k: 'int', top_p: 'float', min_p: 'float',
-  repetition_penalty: 'float', no_repeat_ngram_size: 'int', num_beams: 'int', num_beam_groups: 'int',
+  repetition_penalty: 'float', no_repeat_ngram_size: 'int', min_new_tokens: 'int', num_beams: 'int', num_beam_groups: 'int',
   diversity_penalty: 'float', length_penalty: 'float', early_stopping: 'early', num_return_sequences: 'int', seed: 'int',
   arm: 'list', beta: 'float', tuned: 'string', ref: 'string', reward_model: 'string', args_k: 'int', args_weight: 'float',
   n: 'int', rso_beta: 'float', dataset: 'string', scorer: 'string', length_normalize: 'bool', limit: 'int', device: 'string',
@@ -97,7 +97,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
 }
 
 const GEN_KEYS = [
-  'max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'no_repeat_ngram_size',
+  'max_new_tokens', 'min_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'no_repeat_ngram_size',
   'num_beams', 'num_beam_groups', 'diversity_penalty', 'length_penalty', 'early_stopping', 'num_return_sequences', 'seed',
 ] as const;
 

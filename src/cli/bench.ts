@@ -32,66 +32,77 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-async function measure(name: string, unit: string, reps: number, fn: () => Promise<number>): Promise<BenchRun> {
-  await fn(); // warm-up
-  const samples: number[] = [];
-  for (let i = 0; i < reps; i++) samples.push(await fn());
-  return { name, unit, median: median(samples), samples };
+interface Job {
+  readonly name: string;
+  readonly unit: string;
+  run(): Promise<number>;
+}
+
+/**
+ * Runs every job once to warm up, then `reps` rounds in which each job runs once (interleaved, so
+ * a noisy neighbour or a CPU frequency change hits every job alike), and takes medians.
+ */
+async function measureAll(jobs: readonly Job[], reps: number): Promise<BenchRun[]> {
+  for (const j of jobs) await j.run();
+  const samples = jobs.map(() => [] as number[]);
+  for (let r = 0; r < reps; r++) for (let i = 0; i < jobs.length; i++) samples[i]!.push(await jobs[i]!.run());
+  return jobs.map((j, i) => ({ name: j.name, unit: j.unit, median: median(samples[i]!), samples: samples[i]! }));
 }
 
 const PROMPT = 'The state of the Union is';
-const TOKENS = 48;
+/** Every run generates exactly this many tokens (min_new_tokens = max_new_tokens), so EOS cannot end a run early. */
+const TOKENS = 64;
 
 export async function bench(p: Parsed): Promise<BenchOutput> {
-  const reps = (p.repeats as number | undefined) ?? 5;
+  const reps = (p.repeats as number | undefined) ?? 7;
   const policy = await lm('tiny-base');
   const arm = await lm('tiny-arm-positive');
   const ids = policy.tokenizer.encode(PROMPT);
-  // A prompt-only config where EOS cannot end the run early: use our own loop's token count for both.
   const run = async (spec: StrategySpec, withArm = false): Promise<{ ms: number; tokens: number; steps: number }> => {
     const t0 = performance.now();
     let tokens = 0;
     let steps = 0;
-    for await (const e of decode(spec, { policy, arms: withArm ? [arm] : [] }, ids)) {
+    for await (const e of decode({ ...spec, traceTopK: 0 }, { policy, arms: withArm ? [arm] : [] }, ids)) {
       if (e.type === 'step') steps++;
       else tokens = e.sequences[0]?.tokenIds.length ?? 0;
     }
     return { ms: performance.now() - t0, tokens, steps };
   };
-  const greedySpec: StrategySpec = { strategy: 'greedy', config: { max_new_tokens: TOKENS } };
+  const fixed = { max_new_tokens: TOKENS, min_new_tokens: TOKENS };
+  const greedySpec: StrategySpec = { strategy: 'greedy', config: fixed };
   const hf = await AutoModelForCausalLM.from_pretrained(path.join(MODELS_DIR, 'tiny-base'), { device: 'cpu', dtype: 'fp32' });
   const input_ids = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
   const attention_mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-  const runs: BenchRun[] = [];
-  const ours = await measure('greedy (ours)', 'tokens/s', reps, async () => {
+  const jobs: Job[] = [];
+  jobs.push({ name: 'greedy (ours)', unit: 'tokens/s', run: async () => {
     const r = await run(greedySpec);
     return r.tokens / (r.ms / 1000);
-  });
-  const theirs = await measure('greedy (transformers.js generate)', 'tokens/s', reps, async () => {
+  } });
+  jobs.push({ name: 'greedy (transformers.js generate)', unit: 'tokens/s', run: async () => {
     const t0 = performance.now();
-    const out = (await hf.generate({ input_ids, attention_mask, max_new_tokens: TOKENS, do_sample: false })) as Tensor;
+    const out = (await hf.generate({ input_ids, attention_mask, max_new_tokens: TOKENS, min_new_tokens: TOKENS, do_sample: false })) as Tensor;
     return ((out.dims[1] as number) - ids.length) / ((performance.now() - t0) / 1000);
-  });
-  const greedyStep = await measure('greedy step', 'ms/step', reps, async () => {
+  } });
+  jobs.push({ name: 'greedy step', unit: 'ms/step', run: async () => {
     const r = await run(greedySpec);
     return r.ms / r.steps;
-  });
-  const beamStep = await measure('beam search, 4 beams, step', 'ms/step', reps, async () => {
-    const r = await run({ strategy: 'beam', config: { max_new_tokens: TOKENS, num_beams: 4 } });
+  } });
+  jobs.push({ name: 'beam search, 4 beams, step', unit: 'ms/step', run: async () => {
+    const r = await run({ strategy: 'beam', config: { ...fixed, num_beams: 4 } });
     return r.ms / r.steps;
-  });
-  const genarmStep = await measure('GenARM, one ARM, step', 'ms/step', reps, async () => {
-    const r = await run({ strategy: 'genarm', config: { max_new_tokens: TOKENS } }, true);
+  } });
+  jobs.push({ name: 'GenARM, one ARM, step', unit: 'ms/step', run: async () => {
+    const r = await run({ strategy: 'genarm', config: fixed }, true);
     return r.ms / r.steps;
-  });
+  } });
   const text = readFileSync(path.join(MODELS_DIR, 'datasets', 'prefs-positive-test.jsonl'), 'utf8');
   const { pairs } = await readDataset([text], 64);
-  const batched = await measure('ranking, batched (8 pairs per batch)', 'pairs/s', reps, async () => {
+  jobs.push({ name: 'ranking, batched (8 pairs per batch)', unit: 'pairs/s', run: async () => {
     const t0 = performance.now();
     await scorePairs(pairs, 'policy', { policy }, policy.tokenizer, { batchSize: 8 });
     return pairs.length / ((performance.now() - t0) / 1000);
-  });
-  const naive = await measure('ranking, naive (one sequence at a time)', 'pairs/s', reps, async () => {
+  } });
+  jobs.push({ name: 'ranking, naive (one sequence at a time)', unit: 'pairs/s', run: async () => {
     const t0 = performance.now();
     for (const pr of pairs) {
       const prompt = policy.tokenizer.encode(pr.prompt);
@@ -101,8 +112,9 @@ export async function bench(p: Parsed): Promise<BenchOutput> {
       }
     }
     return pairs.length / ((performance.now() - t0) / 1000);
-  });
-  runs.push(ours, theirs, greedyStep, beamStep, genarmStep, batched, naive);
+  } });
+  const runs = await measureAll(jobs, reps);
+  const [ours, theirs, greedyStep, beamStep, genarmStep, batched, naive] = runs as [BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun];
   const ratios = {
     greedy_vs_generate: ours.median / theirs.median,
     beam4_step_vs_greedy_step: beamStep.median / greedyStep.median,

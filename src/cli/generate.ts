@@ -43,6 +43,7 @@ export async function generate(p: Parsed): Promise<GenerateOutput> {
     argsWeight: p.args_weight as number | undefined,
     n: p.n as number | undefined,
     rsoBeta: p.rso_beta as number | undefined,
+    traceTopK: 0, // the JSON contract has no top-k lists
   };
   const policy = await lm(policyId);
   const models: StrategyModels = {

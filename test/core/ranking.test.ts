@@ -51,3 +51,21 @@ describe('ranking metrics on hand-computed cases', () => {
     expect(() => idealizedRankingAccuracy(pairs, 0)).toThrow(/beta must be > 0/);
   });
 });
+
+import { distinctN } from '../../src/core/metrics/diversity.ts';
+describe('distinct-n', () => {
+  it('is unique n-grams over all n-grams', () => {
+    expect(distinctN([[1, 2, 3], [1, 2, 4]], 1)).toBe(4 / 6);
+    expect(distinctN([[1, 2, 3], [1, 2, 4]], 2)).toBe(3 / 4);
+    expect(distinctN([[1]], 2)).toBe(0);
+  });
+});
+
+import { crossDistinctN } from '../../src/core/metrics/diversity.ts';
+describe('cross-sequence distinct-n', () => {
+  it('ignores repetition inside a sequence and counts sharing between sequences', () => {
+    expect(crossDistinctN([[1, 2, 1, 2, 1, 2], [3, 4]], 2)).toBe(3 / 3); // {12, 21} and {34}: nothing shared
+    expect(crossDistinctN([[1, 2, 3], [1, 2, 3]], 2)).toBe(2 / 4);
+    expect(crossDistinctN([[1, 2, 3], [1, 2, 4]], 2)).toBe(3 / 4);
+  });
+});

@@ -13,7 +13,7 @@ import { topK } from '../../src/core/sampling/topK.ts';
 import { topP } from '../../src/core/sampling/topP.ts';
 import { softmax } from '../../src/core/math/logits.ts';
 
-const ctx = { history: [] as number[] };
+const ctx = { history: [] as number[], generated: 0 };
 const logs = (ps: number[]) => Float32Array.from(ps, (p) => Math.log(p));
 const probsAfter = (f: { apply(s: Float32Array, c: typeof ctx): void }, ps: number[], c = ctx) => {
   const s = logs(ps);
@@ -48,19 +48,19 @@ describe('filters on hand-computed distributions', () => {
   });
   it('repetition_penalty multiplies negative and divides positive scores of seen tokens', () => {
     const s = Float32Array.from([2, -2, 2, -2]);
-    repetitionPenalty(2).apply(s, { history: [0, 1, 1] });
+    repetitionPenalty(2).apply(s, { history: [0, 1, 1], generated: 0 });
     expect(Array.from(s)).toEqual([1, -4, 2, -2]);
   });
   it('no_repeat_ngram bans tokens that would repeat an n-gram of the history', () => {
     const s = Float32Array.from([0, 0, 0, 0, 0]);
     // history 1 2 3 1 2 -> the bigram (2, 3) would repeat after 2; trigram (1,2,3) too
-    noRepeatNgram(2).apply(s, { history: [1, 2, 3, 1, 2] });
+    noRepeatNgram(2).apply(s, { history: [1, 2, 3, 1, 2], generated: 0 });
     expect(Array.from(s)).toEqual([0, 0, 0, -Infinity, 0]);
     const t = Float32Array.from([0, 0, 0, 0, 0]);
-    noRepeatNgram(3).apply(t, { history: [1, 2, 3, 1, 2] });
+    noRepeatNgram(3).apply(t, { history: [1, 2, 3, 1, 2], generated: 0 });
     expect(Array.from(t)).toEqual([0, 0, 0, -Infinity, 0]);
     const u = Float32Array.from([0, 0, 0, 0, 0]);
-    noRepeatNgram(3).apply(u, { history: [1, 2, 3, 2, 1] });
+    noRepeatNgram(3).apply(u, { history: [1, 2, 3, 2, 1], generated: 0 });
     expect(Array.from(u)).toEqual([0, 0, 0, 0, 0]);
   });
   it('reject out-of-range parameters with the Hugging Face name', () => {
@@ -87,7 +87,7 @@ describe('chain', () => {
   });
   it('falls back to the unfiltered row when every token is masked', () => {
     const chain = buildChain([{ type: 'no_repeat_ngram', size: 1 }, { type: 'greedy' }]);
-    expect(chain.sample(Float32Array.from([0, 1]), { history: [0, 1] })).toBe(1);
+    expect(chain.sample(Float32Array.from([0, 1]), { history: [0, 1], generated: 0 })).toBe(1);
   });
   it('requires exactly one selector, last', () => {
     expect(() => buildChain([{ type: 'top_k', k: 2 }])).toThrow(/must end with a selector/);
@@ -159,5 +159,18 @@ describe('seeded RNG and sampling', () => {
       expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       for (let k = 0; k < 5; k++) expect(f[chain.sample(row, ctx, r)]).toBeGreaterThan(-Infinity);
     }
+  });
+});
+
+import { minNewTokens } from '../../src/core/sampling/minNewTokens.ts';
+describe('min_new_tokens', () => {
+  it('bans EOS until n tokens are generated', () => {
+    const s = Float32Array.from([0, 1, 2]);
+    minNewTokens(2, [0]).apply(s, { history: [5], generated: 1 });
+    expect(Array.from(s)).toEqual([-Infinity, 1, 2]);
+    const t = Float32Array.from([0, 1, 2]);
+    minNewTokens(2, [0]).apply(t, { history: [5], generated: 2 });
+    expect(Array.from(t)).toEqual([0, 1, 2]);
+    expect(() => minNewTokens(-1, [0])).toThrow(/min_new_tokens/);
   });
 });

@@ -9,6 +9,7 @@ export interface TopEntry {
  */
 export function topK(x: ArrayLike<number>, k: number): TopEntry[] {
   const n = Math.min(Math.max(0, Math.floor(k)), x.length);
+  if (n === 0) return [];
   const ids = new Array<number>(n);
   const vals = new Array<number>(n);
   let len = 0;

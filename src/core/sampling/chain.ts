@@ -4,6 +4,7 @@
  */
 import { argmax, logSoftmax } from '../math/logits.ts';
 import type { Filter, SamplerContext } from './filter.ts';
+import { minNewTokens } from './minNewTokens.ts';
 import { minP } from './minP.ts';
 import { noRepeatNgram } from './noRepeatNgram.ts';
 import { repetitionPenalty } from './repetitionPenalty.ts';
@@ -15,6 +16,7 @@ import { topP } from './topP.ts';
 export type SamplerSpec =
   | { readonly type: 'repetition_penalty'; readonly penalty: number }
   | { readonly type: 'no_repeat_ngram'; readonly size: number }
+  | { readonly type: 'min_new_tokens'; readonly n: number; readonly eosTokenIds: readonly number[] }
   | { readonly type: 'temperature'; readonly temperature: number }
   | { readonly type: 'top_k'; readonly k: number }
   | { readonly type: 'top_p'; readonly p: number }
@@ -37,6 +39,8 @@ function makeFilter(s: SamplerSpec): Filter | null {
       return repetitionPenalty(s.penalty);
     case 'no_repeat_ngram':
       return noRepeatNgram(s.size);
+    case 'min_new_tokens':
+      return minNewTokens(s.n, s.eosTokenIds);
     case 'temperature':
       return temperature(s.temperature);
     case 'top_k':
@@ -108,15 +112,17 @@ export interface HfSamplingOptions {
   readonly min_p?: number;
   readonly repetition_penalty?: number;
   readonly no_repeat_ngram_size?: number;
+  readonly min_new_tokens?: number;
 }
 
 /**
- * The chain Hugging Face `generate()` would apply for these options: processors (repetition
- * penalty, no-repeat n-gram), then, only when sampling, warpers temperature → top-k → top-p → min-p.
+ * The chain Hugging Face `generate()` would apply for these options: processors (min_new_tokens,
+ * repetition penalty, no-repeat n-gram), then, only when sampling, warpers temperature → top-k → top-p → min-p.
  * HF defaults: top_k 50 when sampling; temperature 1; top_p 1.
  */
-export function chainFromHf(o: HfSamplingOptions): SamplerSpec[] {
+export function chainFromHf(o: HfSamplingOptions, eosTokenIds: readonly number[] = []): SamplerSpec[] {
   const specs: SamplerSpec[] = [];
+  if (o.min_new_tokens) specs.push({ type: 'min_new_tokens', n: o.min_new_tokens, eosTokenIds });
   if (o.repetition_penalty !== undefined && o.repetition_penalty !== 1) specs.push({ type: 'repetition_penalty', penalty: o.repetition_penalty });
   if (o.no_repeat_ngram_size) specs.push({ type: 'no_repeat_ngram', size: o.no_repeat_ngram_size });
   if (!o.do_sample) return [...specs, { type: 'greedy' }];

@@ -6,6 +6,8 @@
 export interface SamplerContext {
   /** Prompt + generated tokens of this row (what repetition penalties look at). */
   readonly history: readonly number[];
+  /** Tokens generated so far in this row (history minus the prompt). */
+  readonly generated: number;
 }
 
 export interface Filter {

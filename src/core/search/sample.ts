@@ -58,7 +58,7 @@ export async function* sample(source: NextTokenSource, prompt: readonly number[]
       active.forEach((i, b) => {
         const row = rows[i] as Row;
         const dist = dists[b] as RowDistribution;
-        const token = chain.sample(dist.scores, { history: row.history }, rngs[i]);
+        const token = chain.sample(dist.scores, { history: row.history, generated: step }, rngs[i]);
         const trace = traceFor(dist, token);
         row.node = extend(row.node, trace);
         row.score += trace.combinedLogprob;

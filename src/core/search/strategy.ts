@@ -43,6 +43,8 @@ export interface StrategySpec {
   readonly n?: number;
   /** RSO β. @default 0.5 */
   readonly rsoBeta?: number;
+  /** Top tokens each step event reports per row (0: none, which is faster). @default 10 */
+  readonly traceTopK?: number;
 }
 
 export interface StrategyModels {
@@ -95,6 +97,7 @@ export function validate(spec: StrategySpec, m: StrategyModels, promptLength: nu
   if (c.top_p !== undefined) need(c.top_p > 0 && c.top_p <= 1, `top_p must be in (0, 1] (got ${c.top_p})`);
   if (c.top_k !== undefined) need(Number.isInteger(c.top_k) && c.top_k >= 0, `top_k must be an integer >= 0 (got ${c.top_k})`);
   if (c.min_p !== undefined) need(c.min_p >= 0 && c.min_p <= 1, `min_p must be in [0, 1] (got ${c.min_p})`);
+  if (c.min_new_tokens !== undefined) need(Number.isInteger(c.min_new_tokens) && c.min_new_tokens >= 0 && c.min_new_tokens <= maxNew, `min_new_tokens must be an integer in [0, max_new_tokens] (got ${c.min_new_tokens})`);
   if (c.repetition_penalty !== undefined) need(c.repetition_penalty > 0, `repetition_penalty must be > 0 (got ${c.repetition_penalty})`);
   if (c.num_return_sequences !== undefined) need(Number.isInteger(c.num_return_sequences) && c.num_return_sequences >= 1, `num_return_sequences must be an integer >= 1 (got ${c.num_return_sequences})`);
   const s = spec.strategy;
@@ -120,15 +123,17 @@ export function validate(spec: StrategySpec, m: StrategyModels, promptLength: nu
   buildChain(chainOf(spec));
 }
 
-function chainOf(spec: StrategySpec): SamplerSpec[] {
+function chainOf(spec: StrategySpec, eos: readonly number[] = []): SamplerSpec[] {
   const c = spec.config;
   const sampling = spec.strategy === 'sample' || spec.strategy === 'best_of_n' || spec.strategy === 'rejection' ? true : !!c.do_sample;
-  return chainFromHf({ ...c, do_sample: sampling && c.temperature !== 0 });
+  return chainFromHf({ ...c, do_sample: sampling && c.temperature !== 0 }, eos);
 }
 
-function processorsOf(spec: StrategySpec): LogitsProcessor[] {
-  const chain = buildChain([...chainFromHf({ repetition_penalty: spec.config.repetition_penalty, no_repeat_ngram_size: spec.config.no_repeat_ngram_size })]);
-  return chain.filters.map((f) => (row: Float32Array, history: readonly number[]) => f.apply(row, { history }));
+/** The processors (no warpers) for beam search, which applies them to log-softmax scores. */
+function processorsOf(spec: StrategySpec, promptLength: number, eos: readonly number[]): LogitsProcessor[] {
+  const { repetition_penalty, no_repeat_ngram_size, min_new_tokens } = spec.config;
+  const chain = buildChain(chainFromHf({ repetition_penalty, no_repeat_ngram_size, min_new_tokens }, eos));
+  return chain.filters.map((f) => (row: Float32Array, history: readonly number[]) => f.apply(row, { history, generated: history.length - promptLength }));
 }
 
 /** Runs a strategy. Validation errors are thrown before the first model call. */
@@ -137,7 +142,7 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
   const c = spec.config;
   const maxNewTokens = c.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS;
   const source = new ModelSource(m.policy, guidanceFor(spec, m));
-  const common = { maxNewTokens, signal, seed: c.seed ?? 0 };
+  const common = { maxNewTokens, signal, seed: c.seed ?? 0, topK: spec.traceTopK ?? 10 };
   switch (spec.strategy) {
     case 'beam':
       return beamSearch(source, prompt, {
@@ -146,7 +151,7 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
         lengthPenalty: c.length_penalty ?? 1,
         earlyStopping: c.early_stopping ?? false,
         numReturnSequences: c.num_return_sequences ?? 1,
-        processors: processorsOf(spec),
+        processors: processorsOf(spec, prompt.length, m.policy.eosTokenIds),
       });
     case 'diverse_beam':
       return diverseBeamSearch(source, prompt, {
@@ -157,7 +162,7 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
         lengthPenalty: c.length_penalty ?? 1,
         earlyStopping: c.early_stopping ?? false,
         numReturnSequences: c.num_return_sequences ?? 1,
-        processors: processorsOf(spec),
+        processors: processorsOf(spec, prompt.length, m.policy.eosTokenIds),
       });
     case 'args':
       return args(source, m.rewardModel as SequenceRewardModel, prompt, {
@@ -168,16 +173,16 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
         temperature: c.temperature ?? 0.7,
       });
     case 'best_of_n':
-      return bestOfN(source, m.rewardModel as SequenceRewardModel, prompt, { ...common, chain: chainOf(spec), n: spec.n ?? 8 });
+      return bestOfN(source, m.rewardModel as SequenceRewardModel, prompt, { ...common, chain: chainOf(spec, m.policy.eosTokenIds), n: spec.n ?? 8 });
     case 'rejection':
       return rejectionSampling(source, m.rewardModel as SequenceRewardModel, prompt, {
         ...common,
-        chain: chainOf(spec),
+        chain: chainOf(spec, m.policy.eosTokenIds),
         n: spec.n ?? 8,
         accept: c.num_return_sequences ?? 1,
         rsoBeta: spec.rsoBeta ?? 0.5,
       });
     default:
-      return sample(source, prompt, { ...common, chain: chainOf(spec), numReturnSequences: c.num_return_sequences ?? 1 });
+      return sample(source, prompt, { ...common, chain: chainOf(spec, m.policy.eosTokenIds), numReturnSequences: c.num_return_sequences ?? 1 });
   }
 }

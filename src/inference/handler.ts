@@ -104,7 +104,11 @@ export class Handler {
     try {
       for await (const event of decode(run.spec, models, prompt, ctrl.signal)) {
         const texts = event.type === 'step' ? event.rows.map((r) => tokenizer.tokenText(r.tokenId)) : event.sequences.map((s) => tokenizer.decode(s.tokenIds));
-        this.post({ id: req.id, type: 'event', data: { event, texts } });
+        const topTexts: Record<number, string> = {};
+        if (event.type === 'step') {
+          for (const r of event.rows) for (const e of [...r.top, ...(r.topCombined ?? [])]) topTexts[e.tokenId] ??= tokenizer.tokenText(e.tokenId);
+        }
+        this.post({ id: req.id, type: 'event', data: { event, texts, topTexts } });
         await yieldToEventLoop();
       }
       this.post({ id: req.id, type: 'result', value: null });

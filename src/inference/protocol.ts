@@ -48,6 +48,8 @@ export interface GenerateRun {
 export interface TokenEvent {
   readonly event: DecodeEvent;
   readonly texts: readonly string[];
+  /** Text of every token id in the step's top-k lists (for the step inspector). */
+  readonly topTexts?: Readonly<Record<number, string>>;
 }
 
 /** What `probe` measures: greedy ids, and logits after a cache row selection (top-5 per row). */

@@ -4,12 +4,15 @@
  */
 import type { InferenceClient } from '../inference/client.ts';
 import type { Device, DeviceChoice, GenerateRun } from '../inference/protocol.ts';
-import type { SequenceResult } from '../core/search/events.ts';
+import type { RowStep, SequenceResult } from '../core/search/events.ts';
 
+/** One streamed token of row 0 with everything the token view and step inspector show. */
 export interface StreamToken {
   readonly id: number;
   readonly text: string;
   readonly logprob: number;
+  readonly step: RowStep;
+  readonly topTexts: Readonly<Record<number, string>>;
 }
 
 export interface ShownSequence {
@@ -28,6 +31,8 @@ export class GenerationState {
   sequences = $state.raw<ShownSequence[]>([]);
   finishReason = $state('');
   tokensPerSecond = $state(0);
+  /** Index of the token whose step the inspector shows. */
+  selected = $state<number | null>(null);
   private runId: number | null = null;
 
   constructor(private readonly client: InferenceClient) {}
@@ -54,6 +59,7 @@ export class GenerationState {
     this.error = '';
     this.tokens = [];
     this.sequences = [];
+    this.selected = null;
     this.finishReason = '';
     this.status = 'loading';
     try {
@@ -61,13 +67,13 @@ export class GenerationState {
       this.status = 'running';
       const t0 = performance.now();
       let steps = 0;
-      const handle = this.client.generate(run, ({ event, texts }) => {
+      const handle = this.client.generate(run, ({ event, texts, topTexts }) => {
         if (handle.id !== this.runId) return; // a late event of a cancelled run
         if (event.type === 'step') {
           steps++;
           const row = event.rows.find((r) => r.row === 0);
           const i = event.rows.indexOf(row as never);
-          if (row) this.tokens = [...this.tokens, { id: row.tokenId, text: texts[i] ?? '', logprob: row.logprob }];
+          if (row) this.tokens = [...this.tokens, { id: row.tokenId, text: texts[i] ?? '', logprob: row.logprob, step: row, topTexts: topTexts ?? {} }];
           this.tokensPerSecond = steps / ((performance.now() - t0) / 1000);
         } else {
           this.sequences = event.sequences.map((result, i) => ({ result, text: texts[i] ?? '' }));

@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ProbeResult } from '../../src/inference/protocol.ts';
+import type { GenerateRun, ProbeResult, TokenEvent } from '../../src/inference/protocol.ts';
+import '../integration/env.ts';
+import { loadLanguageModel } from '../../src/inference/backends/transformers.ts';
+import { decode } from '../../src/core/search/strategy.ts';
 import { openSession, type Session } from './browser.ts';
 
 const golden = JSON.parse(readFileSync(new URL('../fixtures/golden.json', import.meta.url), 'utf8')) as Record<
@@ -61,6 +64,40 @@ describe('tiny-base in Chromium', () => {
       expect(wasmProbe.cacheGpuBuffers).toBe(0);
       expect(s.external).toEqual([]);
       expect(s.errors).toEqual([]);
+    });
+
+    it('opens the step inspector for a clicked token, with base and combined distributions for GenARM', async () => {
+      const { page } = s;
+      await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('generate').click();
+      await page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 60_000 });
+      await page.locator('[data-testid="output"] .tok').nth(2).click();
+      const inspector = page.getByTestId('inspector');
+      await expect.poll(() => inspector.locator('h3').textContent()).toMatch(/^Step 3: /);
+      expect(await inspector.locator('h4').allTextContents()).toEqual(['Base (policy)', 'Combined (decoded from)']);
+      expect(await inspector.locator('li.chosen').count()).toBeGreaterThanOrEqual(1);
+      expect(await inspector.textContent()).toContain('arm:tiny-arm-positive');
+    });
+
+    it('samples the same tokens as Node for the same seed (seeded RNG, same engine)', async () => {
+      const run: GenerateRun = {
+        policy: 'tiny-base',
+        prompt: PROMPT,
+        spec: { strategy: 'sample', config: { max_new_tokens: 15, seed: 7, num_return_sequences: 3, temperature: 0.9, top_p: 0.95 } },
+      };
+      const inBrowser = await s.page.evaluate(
+        (r) =>
+          new Promise<number[][]>((resolve, reject) => {
+            const client = (globalThis as unknown as { decodingLab: { client: { generate(r: unknown, f: (e: TokenEvent) => void): { done: Promise<void> } } } }).decodingLab.client;
+            client.generate(r, ({ event }) => event.type === 'done' && resolve(event.sequences.map((q) => [...q.tokenIds]))).done.catch(reject);
+          }),
+        run,
+      );
+      const lm = await loadLanguageModel('tiny-base', { device: 'cpu' });
+      let inNode: number[][] = [];
+      for await (const e of decode(run.spec, { policy: lm }, lm.tokenizer.encode(PROMPT))) if (e.type === 'done') inNode = e.sequences.map((q) => [...q.tokenIds]);
+      expect(inBrowser).toEqual(inNode);
+      expect(new Set(inNode.map((q) => q.join(','))).size).toBeGreaterThan(1);
     });
 
     it('runs a preset (diverse beams) from the UI and lists the returned beams', async () => {

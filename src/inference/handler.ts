@@ -107,6 +107,10 @@ export class Handler {
         const topTexts: Record<number, string> = {};
         if (event.type === 'step') {
           for (const r of event.rows) for (const e of [...r.top, ...(r.topCombined ?? [])]) topTexts[e.tokenId] ??= tokenizer.tokenText(e.tokenId);
+          for (const h of event.hypotheses ?? []) {
+            const last = h.tokenIds[h.tokenIds.length - 1];
+            if (last !== undefined) topTexts[last] ??= tokenizer.tokenText(last);
+          }
         }
         this.post({ id: req.id, type: 'event', data: { event, texts, topTexts } });
         await yieldToEventLoop();

@@ -4,7 +4,7 @@
  */
 import type { InferenceClient } from '../inference/client.ts';
 import type { Device, DeviceChoice, GenerateRun } from '../inference/protocol.ts';
-import type { RowStep, SequenceResult } from '../core/search/events.ts';
+import type { RowStep, SequenceResult, StepEvent } from '../core/search/events.ts';
 
 /** One streamed token of row 0 with everything the token view and step inspector show. */
 export interface StreamToken {
@@ -31,6 +31,9 @@ export class GenerationState {
   sequences = $state.raw<ShownSequence[]>([]);
   finishReason = $state('');
   tokensPerSecond = $state(0);
+  /** Every step event of the run (for the beam tree) and the text of every token id seen. */
+  steps = $state.raw<StepEvent[]>([]);
+  tokenTexts = $state.raw<Record<number, string>>({});
   /** Index of the token whose step the inspector shows. */
   selected = $state<number | null>(null);
   private runId: number | null = null;
@@ -60,6 +63,8 @@ export class GenerationState {
     this.tokens = [];
     this.sequences = [];
     this.selected = null;
+    this.steps = [];
+    this.tokenTexts = {};
     this.finishReason = '';
     this.status = 'loading';
     try {
@@ -71,6 +76,10 @@ export class GenerationState {
         if (handle.id !== this.runId) return; // a late event of a cancelled run
         if (event.type === 'step') {
           steps++;
+          this.steps = [...this.steps, event];
+          const known: Record<number, string> = { ...this.tokenTexts, ...(topTexts ?? {}) };
+          event.rows.forEach((r, j) => (known[r.tokenId] = texts[j] ?? ''));
+          this.tokenTexts = known;
           const row = event.rows.find((r) => r.row === 0);
           const i = event.rows.indexOf(row as never);
           if (row) this.tokens = [...this.tokens, { id: row.tokenId, text: texts[i] ?? '', logprob: row.logprob, step: row, topTexts: topTexts ?? {} }];

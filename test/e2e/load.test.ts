@@ -107,6 +107,10 @@ describe('tiny-base in Chromium', () => {
       await page.getByTestId('generate').click();
       await page.locator('[data-testid="sequences"] li').nth(3).waitFor({ timeout: 60_000 });
       expect(await page.locator('[data-testid="sequences"] li').count()).toBe(4);
+      // the beam tree: the prompt, 4 rows per step, finished hypotheses, the returned #1 path marked
+      expect(await page.locator('[data-testid="beam-tree"] g.node').count()).toBeGreaterThan(12);
+      expect(await page.locator('[data-testid="beam-tree"] g.node.finished').count()).toBeGreaterThanOrEqual(1);
+      expect(await page.locator('[data-testid="beam-tree"] path.edge.on').count()).toBeGreaterThanOrEqual(3);
       expect(s.external).toEqual([]);
     });
   });

@@ -1,5 +1,5 @@
 /** The generate form: every field a strategy uses, and the GenerateRun it describes. */
-import type { GenerationConfig, StrategyName } from '../core/search/strategy.ts';
+import { STRATEGIES, type GenerationConfig, type StrategyName } from '../core/search/strategy.ts';
 import type { GenerateRun } from '../inference/protocol.ts';
 
 export interface Preset {
@@ -36,6 +36,30 @@ export class RunForm {
   readonly usesArms = $derived(this.strategy === 'genarm');
   readonly samples = $derived(this.strategy === 'sample' || this.strategy === 'best_of_n' || this.strategy === 'rejection' || ((this.strategy === 'genarm' || this.strategy === 'implicit' || this.strategy === 'args') && this.doSample));
 
+  /** Writes every field to URL parameters (Hugging Face names), so a pasted URL reproduces the run. */
+  toParams(): URLSearchParams {
+    const p = new URLSearchParams();
+    for (const [key, field] of URL_FIELDS) p.set(key, String(this[field]));
+    return p;
+  }
+
+  /** Reads the fields present in `params`; unknown or malformed values are ignored (the default stays). */
+  fromParams(params: URLSearchParams): void {
+    for (const [key, field] of URL_FIELDS) {
+      const raw = params.get(key);
+      if (raw === null) continue;
+      const current = this[field];
+      if (typeof current === 'number') {
+        const v = Number(raw);
+        if (raw.trim() !== '' && Number.isFinite(v)) (this as unknown as Record<string, number>)[field] = v;
+      } else if (typeof current === 'boolean') {
+        if (raw === 'true' || raw === 'false') (this as unknown as Record<string, boolean>)[field] = raw === 'true';
+      } else if (field !== 'strategy' || (STRATEGIES as readonly string[]).includes(raw)) {
+        (this as unknown as Record<string, string>)[field] = raw;
+      }
+    }
+  }
+
   toRun(): GenerateRun {
     const s = this.strategy;
     const config: GenerationConfig = {
@@ -69,6 +93,17 @@ export class RunForm {
     };
   }
 }
+
+type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta';
+
+/** URL parameter ↔ form field. */
+const URL_FIELDS: readonly (readonly [string, Field])[] = [
+  ['policy', 'policy'], ['prompt', 'prompt'], ['strategy', 'strategy'], ['max_new_tokens', 'maxNewTokens'], ['do_sample', 'doSample'],
+  ['temperature', 'temperature'], ['top_k', 'topK'], ['top_p', 'topP'], ['seed', 'seed'], ['num_beams', 'numBeams'],
+  ['num_beam_groups', 'numBeamGroups'], ['diversity_penalty', 'diversityPenalty'], ['length_penalty', 'lengthPenalty'],
+  ['num_return_sequences', 'numReturnSequences'], ['beta', 'beta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
+  ['tuned', 'tuned'], ['ref', 'ref'], ['reward_model', 'rewardModel'], ['n', 'n'], ['args_k', 'argsK'], ['args_weight', 'argsWeight'], ['rso_beta', 'rsoBeta'],
+];
 
 export const PRESETS: readonly Preset[] = [
   {

@@ -109,7 +109,7 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'Positivity steering with GenARM',
     apply(f) {
-      Object.assign(f, { strategy: 'genarm', armPositive: 1, armConcise: 0, beta: 0.5, doSample: false, maxNewTokens: 30 });
+      Object.assign(f, { strategy: 'genarm', armPositive: 1, armConcise: 0, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, maxNewTokens: 30 });
     },
   },
   {
@@ -121,7 +121,7 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'Multi-objective trade-off',
     apply(f) {
-      Object.assign(f, { strategy: 'genarm', armPositive: 1, armConcise: 1, beta: 0.5, doSample: false, maxNewTokens: 30 });
+      Object.assign(f, { strategy: 'genarm', armPositive: 1, armConcise: 1, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, maxNewTokens: 30 });
     },
   },
   {

@@ -69,6 +69,7 @@ describe('tiny-base in Chromium', () => {
     it('opens the step inspector for a clicked token, with base and combined distributions for GenARM', async () => {
       const { page } = s;
       await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('do-sample').uncheck(); // greedy: the chosen token is always in the top-k lists
       await page.getByTestId('generate').click();
       await page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 60_000 });
       await page.locator('[data-testid="output"] .tok').nth(2).click();

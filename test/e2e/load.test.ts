@@ -101,6 +101,20 @@ describe('tiny-base in Chromium', () => {
       expect(new Set(inNode.map((q) => q.join(','))).size).toBeGreaterThan(1);
     });
 
+    it('compares two strategies on the same prompt and seed with their statistics', async () => {
+      const { page } = s;
+      await page.getByTestId('strategy').selectOption('greedy');
+      await page.getByTestId('compare-add').click();
+      await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('compare-add').click();
+      await page.getByTestId('compare-run').click();
+      await page.locator('[data-testid="compare-column"] dl').nth(1).waitFor({ timeout: 60_000 });
+      const cols = page.getByTestId('compare-column');
+      expect(await cols.count()).toBe(2);
+      expect(await cols.nth(0).locator('strong').textContent()).toBe('Greedy');
+      expect(await cols.nth(1).textContent()).toMatch(/KL estimate from base/);
+    });
+
     it('runs a preset (diverse beams) from the UI and lists the returned beams', async () => {
       const { page } = s;
       await page.getByTestId('preset').selectOption('Diverse beams');

@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin, type Connect } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { VitePWA } from 'vite-plugin-pwa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,9 +71,41 @@ const coi = process.env.COI
   ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
   : undefined;
 
+/**
+ * The offline service worker (Workbox generateSW): precaches the app shell, the ORT runtime and every
+ * bundled model under <base>models/, so a second visit works with the network off. Each build writes a
+ * new precache manifest (file revisions); the new worker takes over at once, drops stale entries, and
+ * the page reloads once. transformers.js's own caches are off (src/inference/worker.ts).
+ * No navigateFallback: a missing model or config file stays a real 404 (never index.html); query
+ * strings are ignored when matching precached files, so `<base>?device=wasm` is served offline.
+ * Registered from src/main.ts in production builds only.
+ */
+const pwa = VitePWA({
+  strategies: 'generateSW',
+  registerType: 'autoUpdate',
+  injectRegister: false,
+  manifest: {
+    name: 'Decoding Lab',
+    short_name: 'Decoding Lab',
+    description: 'Reward-guided decoding and beam search on small ONNX models, entirely in the browser',
+    theme_color: '#2f5bd3',
+    background_color: '#ffffff',
+    icons: [{ src: 'favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
+  },
+  workbox: {
+    globPatterns: ['**/*.{html,js,mjs,css,wasm}', 'models/**/*'], // + the manifest and its icon
+    maximumFileSizeToCacheInBytes: 64 * 1024 * 1024, // the ORT wasm is ~27 MB
+    navigateFallback: null,
+    ignoreURLParametersMatching: [/.*/],
+    cleanupOutdatedCaches: true,
+    skipWaiting: true,
+    clientsClaim: true,
+  },
+});
+
 export default defineConfig({
   base: process.env.BASE ?? '/',
-  plugins: [svelte(), models()],
+  plugins: [svelte(), models(), pwa],
   worker: { format: 'es' },
   optimizeDeps: { include: ['@huggingface/transformers'] },
   server: { headers: coi },

@@ -1,3 +1,4 @@
+/// <reference types="vite-plugin-pwa/client" />
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
@@ -8,3 +9,9 @@ const client = new InferenceClient();
 (globalThis as unknown as { decodingLab: { client: InferenceClient } }).decodingLab = { client };
 
 mount(App, { target: document.getElementById('app') as HTMLElement, props: { client } });
+
+// The offline service worker (see vite.config.ts): production builds only, so `npm run dev` never
+// serves stale files from a precache. A new release takes over on the next visit and reloads once.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  void import('virtual:pwa-register').then(({ registerSW }) => registerSW({ immediate: true }));
+}

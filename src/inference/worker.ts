@@ -14,6 +14,11 @@ import { loadLanguageModel, loadSequenceRewardModel } from './backends/transform
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.localModelPath = import.meta.env.BASE_URL + 'models/';
+// The service worker's precache keeps the models and runtime offline; transformers.js's own Cache API
+// copies would duplicate ~65 MB, and its wasm cache imports ORT from a blob: URL, which the CSP
+// (public/_headers: script-src 'self') does not allow.
+env.useBrowserCache = false;
+env.useWasmCache = false;
 const wasm = env.backends.onnx.wasm as { wasmPaths?: unknown; numThreads?: number };
 wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
 const threads = self.crossOriginIsolated ? Math.min(4, Math.max(1, navigator.hardwareConcurrency ?? 1)) : 1;

@@ -1,4 +1,9 @@
-/** Builds the site once into .e2e/dist and serves it on localhost for every e2e test file. */
+/**
+ * Builds the site once into .e2e/dist (base `/`) and .e2e/dist-sub (base `/sub/`) and serves them on
+ * localhost for every e2e test file: `siteUrl` plainly, `subSiteUrl` with the build's `_headers`
+ * (COOP/COEP, CSP) applied as a static host would. `siteDir`/`subSiteDir` let a test start (and stop)
+ * its own server, e.g. to prove that a second visit needs no server at all.
+ */
 import { build } from 'vite';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -6,16 +11,36 @@ import { serveStatic } from './static-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = fileURLToPath(new URL('../../.e2e/dist', import.meta.url));
+const OUT_SUB = fileURLToPath(new URL('../../.e2e/dist-sub', import.meta.url));
 
 declare module 'vitest' {
   export interface ProvidedContext {
     siteUrl: string;
+    subSiteUrl: string;
+    siteDir: string;
+    subSiteDir: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  await build({ root: ROOT, logLevel: 'warn', base: '/', build: { outDir: OUT, emptyOutDir: true } });
+  // Vitest sets NODE_ENV=test, which would make Vite build a development bundle (import.meta.env.PROD
+  // false: no service worker, Svelte dev mode); build what `npm run build` ships instead.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ root: ROOT, logLevel: 'warn', base: '/', build: { outDir: OUT, emptyOutDir: true } });
+    await build({ root: ROOT, logLevel: 'warn', base: '/sub/', build: { outDir: OUT_SUB, emptyOutDir: true } });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   const server = await serveStatic(OUT);
+  const subServer = await serveStatic(OUT_SUB, { base: '/sub/', headers: true });
   project.provide('siteUrl', server.url);
-  return () => server.close();
+  project.provide('subSiteUrl', subServer.url);
+  project.provide('siteDir', OUT);
+  project.provide('subSiteDir', OUT_SUB);
+  return async () => {
+    await Promise.all([server.close(), subServer.close()]);
+  };
 }

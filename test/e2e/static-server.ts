@@ -1,9 +1,10 @@
 /**
  * A plain static file server for the built site: no SPA fallback (a missing file is a real 404),
- * optional COOP/COEP headers. Used by the e2e tests; `npx tsx test/e2e/static-server.ts dist 4173`
- * serves a build by hand.
+ * optional COOP/COEP headers, or (`headers: true`) the headers of the build's own `_headers` file the
+ * way Netlify / Cloudflare Pages apply them. Used by the e2e tests;
+ * `npx tsx test/e2e/static-server.ts dist 4173` serves a build by hand (HEADERS=1 applies `_headers`).
  */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 
@@ -27,8 +28,46 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export function serveStatic(root: string, opts: { port?: number; base?: string; coi?: boolean } = {}): Promise<StaticServer> {
+export interface HeaderRule {
+  readonly pattern: RegExp;
+  readonly headers: readonly [string, string][];
+}
+
+/**
+ * Parses a Netlify / Cloudflare Pages `_headers` file: an unindented line is a path pattern (`*` is a
+ * splat, `:name` one segment), the indented `Name: value` lines under it are its headers, `#` starts a
+ * comment. Patterns match the path relative to the site's root folder.
+ */
+export function parseHeadersFile(text: string): HeaderRule[] {
+  const rules: { pattern: RegExp; headers: [string, string][] }[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    if (!raw.trim() || raw.trim().startsWith('#')) continue;
+    if (!/^\s/.test(raw)) {
+      const source = raw
+        .trim()
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/:[A-Za-z_]\w*/g, '[^/]+');
+      rules.push({ pattern: new RegExp(`^${source}$`), headers: [] });
+      continue;
+    }
+    const line = raw.trim();
+    const colon = line.indexOf(':');
+    const rule = rules[rules.length - 1];
+    if (!rule || colon <= 0) throw new Error(`_headers: cannot read line ${JSON.stringify(raw)}`);
+    rule.headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  }
+  return rules;
+}
+
+export function serveStatic(
+  root: string,
+  opts: { port?: number; base?: string; coi?: boolean; headers?: boolean } = {},
+): Promise<StaticServer> {
   const base = opts.base ?? '/';
+  const headersFile = path.join(root, '_headers');
+  if (opts.headers && !existsSync(headersFile)) throw new Error(`serveStatic: no _headers file in ${root}`);
+  const rules = opts.headers ? parseHeadersFile(readFileSync(headersFile, 'utf8')) : [];
   const server: Server = createServer((req, res) => {
     const pathname = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
     if (opts.coi) {
@@ -39,8 +78,16 @@ export function serveStatic(root: string, opts: { port?: number; base?: string; 
       res.statusCode = 404;
       return res.end('Not found');
     }
+    for (const rule of rules) {
+      if (!rule.pattern.test('/' + pathname.slice(base.length))) continue;
+      for (const [name, value] of rule.headers) res.setHeader(name, value);
+    }
     let rel = pathname.slice(base.length);
     if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+    if (opts.headers && rel === '_headers') {
+      res.statusCode = 404; // a host reads it, never serves it
+      return res.end('Not found');
+    }
     const file = path.join(root, rel);
     if (!file.startsWith(path.resolve(root) + path.sep)) {
       res.statusCode = 403;
@@ -65,7 +112,11 @@ export function serveStatic(root: string, opts: { port?: number; base?: string; 
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       resolve({
         url: `http://localhost:${port}${base}`,
-        close: () => new Promise<void>((r) => server.close(() => r())),
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r()); // resolves also when it was already closed
+            server.closeAllConnections(); // keep-alive sockets too: the site is really gone
+          }),
       });
     });
   });
@@ -73,7 +124,7 @@ export function serveStatic(root: string, opts: { port?: number; base?: string; 
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [root = 'dist', port = '4173'] = process.argv.slice(2);
-  void serveStatic(path.resolve(root), { port: Number(port), base: process.env.BASE ?? '/', coi: !!process.env.COI }).then((s) =>
+  void serveStatic(path.resolve(root), { port: Number(port), base: process.env.BASE ?? '/', coi: !!process.env.COI, headers: !!process.env.HEADERS }).then((s) =>
     console.log(`serving ${root} at ${s.url}`),
   );
 }

@@ -115,6 +115,19 @@ describe('tiny-base in Chromium', () => {
       expect(await cols.nth(1).textContent()).toMatch(/KL estimate from base/);
     });
 
+    it('sweeps GenARM β and plots mean reward against KL, with clickable points', async () => {
+      const { page } = s;
+      await page.getByTestId('max-new-tokens').fill('8');
+      await page.getByTestId('sweep-samples').fill('4');
+      await page.getByTestId('sweep-run').click();
+      const pts = page.locator('[data-testid="sweep-plot"] g.pt');
+      await pts.nth(5).waitFor({ timeout: 60_000 });
+      expect(await pts.count()).toBe(6);
+      expect(await pts.first().getAttribute('aria-label')).toMatch(/^β = ∞ \(base\): positivity -?[\d.]+, KL 0\.00$/);
+      await page.locator('[data-testid="sweep-plot"] g.pt circle').nth(3).click();
+      expect(await page.locator('[data-testid="tradeoff"] .samples li').count()).toBe(4);
+    });
+
     it('runs a preset (diverse beams) from the UI and lists the returned beams', async () => {
       const { page } = s;
       await page.getByTestId('preset').selectOption('Diverse beams');

@@ -1,6 +1,7 @@
 /**
  * Main-thread proxy for the inference worker: typed requests with ids, events streamed to a
- * callback, and a clear error for every pending request if the worker dies.
+ * callback. If the worker dies, every pending request fails with a clear message, a fresh worker is
+ * started and re-initialised on the same device choice, and `onRestart` tells the page.
  */
 import type { DeviceChoice, GenerateRun, ModelInfo, ProbeResult, Request, Response, TokenEvent } from './protocol.ts';
 
@@ -13,17 +14,36 @@ type Pending = {
 type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export class InferenceClient {
-  private readonly worker: Worker;
+  private worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private device: DeviceChoice | null = null;
+  /** Called after a crashed worker was replaced (the message says what happened). */
+  onRestart: ((message: string) => void) | null = null;
+  restarts = 0;
 
-  constructor(factory: () => Worker = () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })) {
-    this.worker = factory();
-    this.worker.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
-    this.worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      this.failAll(new Error(`The inference worker crashed: ${e.message || 'unknown error'}. Reload the page to restart it.`));
+  constructor(private readonly factory: () => Worker = () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })) {
+    this.worker = this.start();
+  }
+
+  private start(): Worker {
+    const w = this.factory();
+    w.onmessage = (e: MessageEvent<Response>) => this.receive(e.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault?.();
+      this.crashed(e.message || 'unknown error');
     };
+    return w;
+  }
+
+  private crashed(reason: string): void {
+    const message = `The inference worker crashed (${reason}); a new one was started. Run again.`;
+    this.failAll(new Error(message));
+    this.worker.terminate();
+    this.restarts++;
+    this.worker = this.start();
+    if (this.device) void this.init(this.device).catch(() => {});
+    this.onRestart?.(message);
   }
 
   private receive(r: Response): void {
@@ -67,6 +87,7 @@ export class InferenceClient {
   }
 
   init(device: DeviceChoice): Promise<Ready> {
+    this.device = device;
     return this.send<Ready>({ type: 'init', device }).done;
   }
 

@@ -38,7 +38,13 @@ export class GenerationState {
   selected = $state<number | null>(null);
   private runId: number | null = null;
 
-  constructor(private readonly client: InferenceClient) {}
+  constructor(private readonly client: InferenceClient) {
+    client.onRestart = (message) => {
+      this.runId = null;
+      this.status = 'idle';
+      this.error = message;
+    };
+  }
 
   async start(choice: DeviceChoice): Promise<void> {
     try {

@@ -115,6 +115,19 @@ describe('tiny-base in Chromium', () => {
       expect(await cols.nth(1).textContent()).toMatch(/KL estimate from base/);
     });
 
+    it('renders HTML in prompts and outputs as inert text', async () => {
+      const { page } = s;
+      const payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+      await page.getByTestId('strategy').selectOption('greedy');
+      await page.getByTestId('prompt').fill(payload);
+      await page.getByTestId('max-new-tokens').fill('5');
+      await page.getByTestId('generate').click();
+      await page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('output').locator('img, script').count()).toBe(0);
+      expect(await page.getByTestId('output').textContent()).toContain(payload);
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    });
+
     it('sweeps GenARM β and plots mean reward against KL, with clickable points', async () => {
       const { page } = s;
       await page.getByTestId('max-new-tokens').fill('8');
@@ -130,6 +143,7 @@ describe('tiny-base in Chromium', () => {
 
     it('runs a preset (diverse beams) from the UI and lists the returned beams', async () => {
       const { page } = s;
+      await page.getByTestId('prompt').fill(PROMPT);
       await page.getByTestId('preset').selectOption('Diverse beams');
       await expect.poll(() => page.getByTestId('strategy').inputValue()).toBe('diverse_beam');
       await page.getByTestId('generate').click();

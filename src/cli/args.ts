@@ -21,7 +21,7 @@ const OPTIONS: Record<string, Kind> = {
   diversity_penalty: 'float', length_penalty: 'float', early_stopping: 'early', num_return_sequences: 'int', seed: 'int',
   arm: 'list', beta: 'float', tuned: 'string', ref: 'string', reward_model: 'string', args_k: 'int', args_weight: 'float',
   n: 'int', rso_beta: 'float', dataset: 'string', scorer: 'string', length_normalize: 'bool', limit: 'int', device: 'string',
-  repeats: 'int',
+  repeats: 'int', alpha: 'float', batch_size: 'int',
 };
 
 export type Parsed = Record<string, string | number | boolean | string[]>;

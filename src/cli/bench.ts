@@ -4,9 +4,10 @@
  * in the same process, so machine speed cancels out.
  */
 import { AutoModelForCausalLM, Tensor } from '@huggingface/transformers';
-import { readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readDataset } from '../core/data/preferences.ts';
+import { createGunzip } from 'node:zlib';
+import { decodeUtf8, readDataset, type PreferencePair } from '../core/data/preferences.ts';
 import { scorePairs } from '../core/metrics/scorePairs.ts';
 import { decode, type StrategySpec } from '../core/search/strategy.ts';
 import type { Parsed } from './args.ts';
@@ -21,7 +22,17 @@ export interface BenchRun {
 
 export interface BenchOutput {
   device: string;
-  ratios: { greedy_vs_generate: number; beam4_step_vs_greedy_step: number; genarm1_vs_greedy: number; ranking_batched_vs_naive: number };
+  ratios: {
+    greedy_vs_generate: number;
+    beam4_step_vs_greedy_step: number;
+    genarm1_vs_greedy: number;
+    /** pairs/s, batched prompt-sharing scorer ÷ naive loop, on the bundled split's first 64 pairs. */
+    ranking_batched_vs_naive: number;
+    /** pairs/s, prompt sharing ÷ batched full sequences (no sharing), same pairs: what sharing adds. */
+    ranking_shared_vs_full_batched: number;
+    /** As ranking_batched_vs_naive, on the first 64 HH-RLHF harmless-base test pairs (when present). */
+    ranking_batched_vs_naive_hh?: number;
+  };
   targets: Record<string, { target: string; met: boolean }>;
   runs: BenchRun[];
 }
@@ -95,31 +106,59 @@ export async function bench(p: Parsed): Promise<BenchOutput> {
     const r = await run({ strategy: 'genarm', config: fixed }, true);
     return r.ms / r.steps;
   } });
+  // Ranking: the batched, prompt-sharing scorer against a naive loop that runs one full
+  // prompt + response sequence at a time (same tokenization, truncation and skip rules, same
+  // per-token log-prob kernel), on the first 64 pairs of the bundled split and, when the shared
+  // data folder has it, of the HH-RLHF harmless-base test file (long multi-turn prompts).
   const text = readFileSync(path.join(MODELS_DIR, 'datasets', 'prefs-positive-test.jsonl'), 'utf8');
   const { pairs } = await readDataset([text], 64);
-  jobs.push({ name: 'ranking, batched (8 pairs per batch)', unit: 'pairs/s', run: async () => {
-    const t0 = performance.now();
-    await scorePairs(pairs, 'policy', { policy }, policy.tokenizer, { batchSize: 8 });
-    return pairs.length / ((performance.now() - t0) / 1000);
-  } });
-  jobs.push({ name: 'ranking, naive (one sequence at a time)', unit: 'pairs/s', run: async () => {
-    const t0 = performance.now();
-    for (const pr of pairs) {
-      const prompt = policy.tokenizer.encode(pr.prompt);
-      for (const resp of [pr.chosen, pr.rejected]) {
-        const r = policy.tokenizer.encode(resp);
-        await policy.score([[...prompt, ...r]], [prompt.length]);
-      }
+  const tok = policy.tokenizer;
+  const naive = async (ps: readonly PreferencePair[]) => {
+    for (const pr of ps) {
+      const chosen = tok.encode(pr.chosen);
+      const rejected = tok.encode(pr.rejected);
+      const longest = Math.max(chosen.length, rejected.length);
+      if (longest + 1 > policy.contextLength) continue; // skipped, as scorePairs does
+      let prompt = tok.encode(pr.prompt);
+      if (prompt.length === 0) prompt = [tok.eosTokenId];
+      if (prompt.length + longest > policy.contextLength) prompt = prompt.slice(prompt.length - (policy.contextLength - longest));
+      for (const r of [chosen, rejected]) await policy.score([[...prompt, ...r]], [prompt.length]);
     }
+  };
+  const rankingJobs = (label: string, ps: readonly PreferencePair[]): Job[] => [
+    { name: `ranking${label}, batched, prompt sharing (8 pairs per batch)`, unit: 'pairs/s', run: async () => {
+      const t0 = performance.now();
+      await scorePairs(ps, 'policy', { policy }, tok, { batchSize: 8 });
+      return ps.length / ((performance.now() - t0) / 1000);
+    } },
+    { name: `ranking${label}, naive (one sequence at a time)`, unit: 'pairs/s', run: async () => {
+      const t0 = performance.now();
+      await naive(ps);
+      return ps.length / ((performance.now() - t0) / 1000);
+    } },
+  ];
+  jobs.push(...rankingJobs('', pairs));
+  jobs.push({ name: 'ranking, batched, full sequences (no prompt sharing)', unit: 'pairs/s', run: async () => {
+    const t0 = performance.now();
+    await scorePairs(pairs, 'policy', { policy }, tok, { batchSize: 8, sharePrompts: false });
     return pairs.length / ((performance.now() - t0) / 1000);
   } });
+  const hhFile = [process.env.DECODING_LAB_SHARED, path.join(MODELS_DIR, '..', '..', 'shared'), '/work/shared']
+    .filter((d): d is string => !!d)
+    .map((d) => path.join(d, 'data', 'hh-rlhf-harmless-base-test.jsonl.gz'))
+    .find((f) => existsSync(f));
+  const hh = hhFile ? (await readDataset(decodeUtf8(createReadStream(hhFile).pipe(createGunzip()) as AsyncIterable<Uint8Array>), 64)).pairs : null;
+  if (hh) jobs.push(...rankingJobs(' HH-RLHF', hh));
   const runs = await measureAll(jobs, reps);
-  const [ours, theirs, greedyStep, beamStep, genarmStep, batched, naive] = runs as [BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun];
-  const ratios = {
+  const [ours, theirs, greedyStep, beamStep, genarmStep, batched, naiveRun, fullSeq, hhBatched, hhNaive] = runs as [BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun, BenchRun?, BenchRun?];
+  const ratios: BenchOutput['ratios'] = {
     greedy_vs_generate: ours.median / theirs.median,
     beam4_step_vs_greedy_step: beamStep.median / greedyStep.median,
     genarm1_vs_greedy: genarmStep.median / greedyStep.median,
-    ranking_batched_vs_naive: batched.median / naive.median,
+    // the bundled split (short prompts), as before
+    ranking_batched_vs_naive: batched.median / naiveRun.median,
+    ranking_shared_vs_full_batched: batched.median / fullSeq.median,
+    ...(hhBatched && hhNaive ? { ranking_batched_vs_naive_hh: hhBatched.median / hhNaive.median } : {}),
   };
   const targets = {
     greedy_vs_generate: { target: '>= 0.95', met: ratios.greedy_vs_generate >= 0.95 },
@@ -135,7 +174,7 @@ export function formatBench(o: BenchOutput): string {
   const lines = ['| measurement | median | unit |', '|---|---|---|', ...o.runs.map((r) => `| ${r.name} | ${r.median.toFixed(2)} | ${r.unit} |`), '', '| ratio | value | target | met |', '|---|---|---|---|'];
   for (const [k, v] of Object.entries(o.ratios)) {
     const t = o.targets[k];
-    lines.push(`| ${k} | ${v.toFixed(2)} | ${t?.target ?? ''} | ${t?.met ? 'yes' : '**no**'} |`);
+    lines.push(`| ${k} | ${v.toFixed(2)} | ${t?.target ?? ''} | ${t ? (t.met ? 'yes' : '**no**') : ''} |`);
   }
   return lines.join('\n');
 }

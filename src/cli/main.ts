@@ -19,6 +19,13 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
     --config file.json                               the same names from a file
   decoding-lab rank --dataset FILE --scorer policy|implicit|arm|sequence [--policy M] [--tuned M --ref M]
                     [--arm M] [--reward-model M] [--beta B] [--length-normalize] [--limit N] [--json]
+                    [--alpha A] [--batch-size N]
+    --alpha A        share of raters assumed to prefer "chosen" (0..1) for pairs whose data has no
+                     alpha, so idealized accuracy R* (Chen et al. Eq. 3, with --beta) is reported
+                     anyway; its JSON says alpha_source: data | default | mixed
+    --batch-size N   pairs per batch (default 8); each prompt runs once for both responses
+    --json adds breakdowns: margin_histogram, calibration_bins, by_length, by_ref_logratio,
+      skipped_pairs, pair_details
   decoding-lab bench [--json]
 
 Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.`;

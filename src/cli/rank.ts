@@ -1,14 +1,19 @@
 /** `decoding-lab rank`: ranking accuracy of a model or reward model on a preference dataset (DESIGN §4). */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { DatasetError, readDataset } from '../core/data/preferences.ts';
-import { expectedCalibrationError, idealizedRankingAccuracy, rankingAccuracy, wilsonInterval } from '../core/metrics/ranking.ts';
+import { DatasetError, decodeUtf8, readDataset } from '../core/data/preferences.ts';
+import { rankingReport, type RankReport } from '../core/metrics/report.ts';
 import { SCORERS, scorePairs, type ScorerKind, type ScorerModels } from '../core/metrics/scorePairs.ts';
 import type { Tokenizer } from '../core/model/types.ts';
 import { UsageError, type Parsed } from './args.ts';
 import { assertSameTokenizer, lm, resolveModel, rm } from './nodeModels.ts';
 
-export interface RankOutput {
+/**
+ * The contract's fields (DESIGN §4: n … ece, pairs) keep their meaning; `scorer`, `invalid_lines`,
+ * R* and the breakdowns (margin_histogram, calibration_bins, by_length, by_ref_logratio,
+ * skipped_pairs, pair_details; see core/metrics/report.ts) are additions.
+ */
+export type RankOutput = {
   n: number;
   accuracy: number;
   ties: number;
@@ -21,15 +26,13 @@ export interface RankOutput {
   idealized_accuracy?: number;
   alignment_gap?: number;
   pairs: { id: string; chosen: number; rejected: number; margin: number }[];
-}
+} & Omit<RankReport, 'n' | 'accuracy' | 'ties' | 'truncated' | 'skipped' | 'ci95' | 'ece' | 'idealized_accuracy' | 'alignment_gap'>;
 
-async function* textChunks(file: string): AsyncGenerator<string> {
+/** A file's text, streamed: gunzipped when it ends in .gz; bytes that are not UTF-8 become U+FFFD. */
+function textChunks(file: string): AsyncGenerator<string> {
   const raw = createReadStream(file);
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  const dec = new TextDecoder('utf-8', { fatal: false });
-  for await (const buf of stream) yield dec.decode(buf as Buffer, { stream: true });
-  const tail = dec.decode();
-  if (tail) yield tail;
+  return decodeUtf8(stream as AsyncIterable<Uint8Array>);
 }
 
 export async function rank(p: Parsed): Promise<RankOutput> {
@@ -64,6 +67,10 @@ export async function rank(p: Parsed): Promise<RankOutput> {
   const tokenizer: Tokenizer = rmId && ids.length === 1 ? (await rm(rmId)).tokenizer : (await lm(ids.find((x) => x !== rmId) as string)).tokenizer;
   const limit = p.limit as number | undefined;
   if (limit !== undefined && limit < 1) throw new UsageError(`--limit must be >= 1 (got ${limit})`);
+  const batchSize = (p.batch_size as number | undefined) ?? 8;
+  if (batchSize < 1) throw new UsageError(`--batch-size must be >= 1 (got ${batchSize})`);
+  const alpha = p.alpha as number | undefined;
+  if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) throw new UsageError(`--alpha must be in [0, 1] (got ${alpha})`);
   let data;
   try {
     data = await readDataset(textChunks(file), limit ?? Infinity);
@@ -74,26 +81,22 @@ export async function rank(p: Parsed): Promise<RankOutput> {
   for (const err of data.errors.slice(0, 20)) process.stderr.write(`decoding-lab: warning: ${file} line ${err.line}: ${err.message} (skipped)\n`);
   if (data.errors.length > 20) process.stderr.write(`decoding-lab: warning: ${data.errors.length - 20} more invalid lines skipped\n`);
   const beta = (p.beta as number | undefined) ?? (kind === 'implicit' ? 1 : 0.1);
-  const res = await scorePairs(data.pairs, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize: 8 });
-  const acc = rankingAccuracy(res.pairs);
-  const withAlpha = res.pairs.filter((x) => x.alpha !== undefined && x.refChosen !== undefined);
-  const out: RankOutput = {
-    n: acc.n,
-    accuracy: acc.accuracy,
-    ties: acc.ties,
-    truncated: res.truncated,
-    skipped: res.skipped.length,
-    ci95: wilsonInterval(acc.accuracy, acc.n),
-    ece: expectedCalibrationError(res.pairs).ece,
+  const res = await scorePairs(data.pairs, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize });
+  const { n, accuracy, ties, truncated, skipped, ci95, ece, idealized_accuracy, alignment_gap, ...breakdowns } = rankingReport(res, { beta, defaultAlpha: alpha });
+  return {
+    n,
+    accuracy,
+    ties,
+    truncated,
+    skipped,
+    ci95,
+    ece,
     scorer: kind,
     invalid_lines: data.errors,
+    ...(idealized_accuracy !== undefined ? { idealized_accuracy, alignment_gap } : {}),
     pairs: res.pairs.map((x) => ({ id: x.id, chosen: x.chosen, rejected: x.rejected, margin: x.margin })),
+    ...breakdowns,
   };
-  if (withAlpha.length === res.pairs.length && withAlpha.length > 0) {
-    const rStar = idealizedRankingAccuracy(withAlpha.map((x) => ({ refChosen: x.refChosen as number, refRejected: x.refRejected as number, alpha: x.alpha as number })), beta);
-    Object.assign(out, { idealized_accuracy: rStar, alignment_gap: rStar - acc.accuracy });
-  }
-  return out;
 }
 
 export function formatRank(o: RankOutput): string {
@@ -101,6 +104,12 @@ export function formatRank(o: RankOutput): string {
   return [
     `scorer ${o.scorer}: ranking accuracy ${pct(o.accuracy)} (95% CI ${pct(o.ci95[0])}–${pct(o.ci95[1])}) on ${o.n} pairs`,
     `ties ${o.ties}, truncated ${o.truncated}, skipped ${o.skipped}, invalid lines ${o.invalid_lines.length}, ECE ${o.ece.toFixed(3)}`,
-    ...(o.idealized_accuracy !== undefined ? [`idealized R* ${pct(o.idealized_accuracy)}, alignment gap R* − R ${pct(o.alignment_gap as number)}`] : []),
+    ...(o.idealized_accuracy !== undefined
+      ? [`idealized R* ${pct(o.idealized_accuracy)} (β ${o.idealized_beta}, alpha from ${o.alpha_source === 'data' ? 'the data' : o.alpha_source === 'default' ? '--alpha' : 'the data and --alpha'}), alignment gap R* − R ${pct(o.alignment_gap as number)}`]
+      : []),
+    `accuracy by longer response (tokens): ${o.by_length.map((b) => `${b.lo}–${b.hi}: ${pct(b.accuracy)} (${b.n})`).join(', ')}`,
+    ...(o.by_ref_logratio
+      ? [`accuracy by |reference log-ratio|: ${o.by_ref_logratio.map((b) => `${b.lo.toFixed(1)}–${b.hi.toFixed(1)}: ${pct(b.accuracy)} (${b.n})`).join(', ')}`]
+      : []),
   ].join('\n');
 }

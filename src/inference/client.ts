@@ -3,14 +3,24 @@
  * callback. If the worker dies, every pending request fails with a clear message, a fresh worker is
  * started and re-initialised on the same device choice, and `onRestart` tells the page.
  */
-import type { DeviceChoice, GenerateRun, ModelInfo, ProbeResult, Request, Response, TokenEvent } from './protocol.ts';
+import type { DeviceChoice, GenerateRun, ModelInfo, ProbeResult, RankJob, RankProgress, Request, Response, TokenEvent } from './protocol.ts';
+import type { RankReport } from '../core/metrics/report.ts';
+import type { RecordError } from '../core/data/preferences.ts';
 
 type Ready = Extract<Response, { type: 'ready' }>;
 type Pending = {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onEvent?: (e: TokenEvent) => void;
+  onProgress?: (p: RankProgress) => void;
 };
+
+export interface RankResult {
+  readonly report: RankReport;
+  readonly invalidLines: readonly RecordError[];
+  readonly cancelled: boolean;
+  readonly pairsRead: number;
+}
 type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export class InferenceClient {
@@ -53,6 +63,9 @@ export class InferenceClient {
       case 'event':
         p.onEvent?.(r.data);
         return;
+      case 'progress':
+        p.onProgress?.(r.data);
+        return;
       case 'error': {
         this.pending.delete(r.id);
         const err = new Error(r.error.message);
@@ -77,10 +90,10 @@ export class InferenceClient {
     this.pending.clear();
   }
 
-  private send<T>(body: RequestBody, onEvent?: (e: TokenEvent) => void): { id: number; done: Promise<T> } {
+  private send<T>(body: RequestBody, onEvent?: (e: TokenEvent) => void, onProgress?: (p: RankProgress) => void): { id: number; done: Promise<T> } {
     const id = this.nextId++;
     const done = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent, onProgress });
     });
     this.worker.postMessage({ ...body, id } as Request);
     return { id, done };
@@ -97,6 +110,10 @@ export class InferenceClient {
 
   generate(run: GenerateRun, onEvent: (e: TokenEvent) => void): { id: number; done: Promise<void> } {
     return this.send<void>({ type: 'generate', run }, onEvent);
+  }
+
+  rank(job: RankJob, onProgress: (p: RankProgress) => void): { id: number; done: Promise<RankResult> } {
+    return this.send<RankResult>({ type: 'rank', job }, undefined, onProgress);
   }
 
   cancel(target: number): Promise<boolean> {

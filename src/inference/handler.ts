@@ -5,6 +5,9 @@
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../core/model/types.ts';
 import { greedy } from '../core/search/greedy.ts';
 import { decode, type StrategyModels } from '../core/search/strategy.ts';
+import { decodeUtf8, readDataset } from '../core/data/preferences.ts';
+import { scorePairs, type ScorerModels } from '../core/metrics/scorePairs.ts';
+import { rankingReport } from '../core/metrics/report.ts';
 import { topK } from '../core/math/topk.ts';
 import type { Device, DeviceChoice, ProbeResult, Request, Response } from './protocol.ts';
 import { toWireError } from './protocol.ts';
@@ -20,6 +23,22 @@ export interface Backend {
   selectDevice(choice: DeviceChoice): Promise<{ device: Device; reason: string; threads: number; crossOriginIsolated: boolean }>;
   loadLanguageModel(id: string, device: Device): Promise<LoadedLm>;
   loadSequenceRewardModel(id: string, device: Device): Promise<SequenceRewardModel>;
+  /** Fetches a file of the site (bundled datasets), relative to <base>models/. */
+  fetch(path: string): Promise<globalThis.Response>;
+}
+
+/** Reads a byte stream chunk by chunk (ReadableStream is not async-iterable in every browser). */
+async function* streamOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      if (value) yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 export class Handler {
@@ -81,6 +100,8 @@ export class Handler {
           return await this.generate(req);
         case 'probe':
           return await this.probe(req);
+        case 'rank':
+          return await this.rank(req);
       }
     } catch (e) {
       this.post({ id: req.id, type: 'error', error: toWireError(e) });
@@ -119,6 +140,45 @@ export class Handler {
     } finally {
       this.running.delete(req.id);
     }
+  }
+
+  /** Reads a dataset from the site or a picked file, scores it in batches with progress, and reports. */
+  private async rank(req: Extract<Request, { type: 'rank' }>): Promise<void> {
+    const job = req.job;
+    const ctrl = new AbortController();
+    this.running.set(req.id, ctrl);
+    try {
+      const need: Record<string, string | undefined> = { policy: job.policy, tuned: job.tuned, ref: job.ref, arm: job.arm, rewardModel: job.rewardModel };
+      const required = { policy: ['policy'], implicit: ['tuned', 'ref'], arm: ['arm'], sequence: ['rewardModel'] }[job.scorer];
+      for (const r of required) if (!need[r]) throw new Error(`The ${job.scorer} scorer needs a ${r} model.`);
+      const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
+      const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
+      const rewardModel = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
+      const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
+      if (!tokenizer) throw new Error('No model with a tokenizer was given.');
+      const bytes = await this.datasetBytes(job.dataset);
+      this.post({ id: req.id, type: 'progress', data: { phase: 'reading', done: 0, total: 0 } });
+      const data = await readDataset(decodeUtf8(bytes), job.limit ?? Infinity);
+      const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };
+      const res = await scorePairs(data.pairs, job.scorer, models, tokenizer, {
+        beta: job.beta,
+        lengthNormalize: job.lengthNormalize,
+        signal: ctrl.signal,
+        onProgress: (done, total) => this.post({ id: req.id, type: 'progress', data: { phase: 'scoring', done, total } }),
+      });
+      const report = rankingReport(res, { beta: job.beta, defaultAlpha: job.defaultAlpha });
+      this.post({ id: req.id, type: 'result', value: { report, invalidLines: data.errors, cancelled: ctrl.signal.aborted, pairsRead: data.pairs.length } });
+    } finally {
+      this.running.delete(req.id);
+    }
+  }
+
+  private async datasetBytes(src: Extract<Request, { type: 'rank' }>['job']['dataset']): Promise<AsyncIterable<Uint8Array>> {
+    if (src.kind === 'file') return streamOf(src.file.stream());
+    const res = await this.backend.fetch(src.path);
+    if (!res.ok || !res.body) throw new Error(`Could not load the dataset ${src.path} (HTTP ${res.status}).`);
+    if ((res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${src.path} returned an HTML page, not a dataset: the host rewrites missing files to index.html.`);
+    return streamOf(res.body);
   }
 
   /** A self-check: greedy ids of the first prompt (greedyTokens of them), and logits after selecting cache rows [n-1, 0, 0, 1...]. */

@@ -24,6 +24,7 @@ export type Request =
       readonly run: GenerateRun;
     }
   | { readonly id: number; readonly type: 'cancel'; readonly target: number }
+  | { readonly id: number; readonly type: 'rank'; readonly job: RankJob }
   | {
       readonly id: number;
       readonly type: 'probe';
@@ -31,6 +32,32 @@ export type Request =
       readonly prompts: readonly string[];
       readonly greedyTokens: number;
     };
+
+/** Where a preference dataset comes from: a bundled file (path under <base>models/) or a file the user picked. */
+export type DatasetSource = { readonly kind: 'bundled'; readonly path: string } | { readonly kind: 'file'; readonly file: Blob; readonly name: string };
+
+/** A ranking-accuracy evaluation (the browser's `decoding-lab rank`). */
+export interface RankJob {
+  readonly dataset: DatasetSource;
+  readonly scorer: 'policy' | 'implicit' | 'arm' | 'sequence';
+  readonly policy?: string;
+  readonly tuned?: string;
+  readonly ref?: string;
+  readonly arm?: string;
+  readonly rewardModel?: string;
+  readonly beta: number;
+  readonly lengthNormalize: boolean;
+  readonly limit?: number;
+  /** α for R* when the data has none. */
+  readonly defaultAlpha?: number;
+}
+
+/** Progress of a rank job, streamed as events. */
+export interface RankProgress {
+  readonly phase: 'reading' | 'scoring';
+  readonly done: number;
+  readonly total: number;
+}
 
 /** Everything one generation needs: which models play which role, the strategy, the prompt. */
 export interface GenerateRun {
@@ -65,6 +92,7 @@ export type Response =
   | { readonly id: number; readonly type: 'ready'; readonly device: Device; readonly reason: string; readonly threads: number; readonly crossOriginIsolated: boolean }
   | { readonly id: number; readonly type: 'loaded'; readonly model: ModelInfo; readonly ms: number }
   | { readonly id: number; readonly type: 'event'; readonly data: TokenEvent }
+  | { readonly id: number; readonly type: 'progress'; readonly data: RankProgress }
   | { readonly id: number; readonly type: 'result'; readonly value: unknown }
   | { readonly id: number; readonly type: 'error'; readonly error: { readonly name: string; readonly message: string } };
 

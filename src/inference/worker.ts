@@ -48,6 +48,7 @@ const backend: Backend = {
     return { model: lm, tokenizer: lm.tokenizer };
   },
   loadSequenceRewardModel: (id, device) => loadSequenceRewardModel(id, { device }),
+  fetch: (path) => fetch(import.meta.env.BASE_URL + 'models/' + path),
 };
 
 const handler = new Handler(backend, (r: Response) => self.postMessage(r));

@@ -29,6 +29,9 @@ function setup(opts: { gpu?: boolean } = {}) {
     async loadSequenceRewardModel() {
       throw new Error('no reward models here');
     },
+    async fetch(): Promise<globalThis.Response> {
+      throw new Error('no network in tests');
+    },
   };
   return { handler: new Handler(backend, (r) => out.push(r)), out, loads: () => loads };
 }

@@ -71,3 +71,70 @@ describe('preference dataset parsing', () => {
     expect((await readDataset([lines], 3)).pairs).toHaveLength(3);
   });
 });
+
+import { decodeUtf8 } from '../../src/core/data/preferences.ts';
+
+describe('streaming robustness', () => {
+  const rec = (i: number) => JSON.stringify({ prompt: `p${i}`, chosen: 'a', rejected: 'b' });
+
+  it('splits lines wherever the chunks break (CR/LF split, one-character chunks, BOM after an empty chunk)', async () => {
+    const text = `${rec(0)}\r\n${rec(1)}\n\n${rec(2)}\r\n`;
+    const oneChar = ['', '\ufeff', ...text];
+    expect((await readDataset(oneChar)).pairs.map((p) => p.prompt)).toEqual(['p0', 'p1', 'p2']);
+    const many = Array.from({ length: 1000 }, (_, i) => rec(i)).join('\n');
+    const { pairs } = await readDataset([many.slice(0, 12345), many.slice(12345)]);
+    expect(pairs).toHaveLength(1000);
+    expect(pairs[999]?.prompt).toBe('p999');
+  });
+
+  it('reads a long line arriving in many chunks in linear time', async () => {
+    const big = 'x'.repeat(4_000_000);
+    const line = JSON.stringify({ prompt: 'p', chosen: big, rejected: 'b' });
+    const chunks = Array.from({ length: Math.ceil(line.length / 1000) }, (_, i) => line.slice(i * 1000, (i + 1) * 1000));
+    const t0 = performance.now();
+    const { pairs } = await readDataset(chunks); // 4,000 chunks: a re-scan per chunk would be ~8e9 steps
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(pairs[0]?.chosen.length).toBe(4_000_000);
+  });
+
+  it('streams a JSON array element by element, through strings, escapes and nested lists', async () => {
+    const recs = [
+      { prompt: 'a, ] } [ {', chosen: 'say "hi", then \\ go]', rejected: 'x' },
+      { prompt: [{ role: 'user', content: 'q]' }], chosen: [{ role: 'assistant', content: '{ok}' }], rejected: [{ role: 'assistant', content: 'no' }] },
+    ];
+    const text = ` \n[ ${JSON.stringify(recs[0])},\n  ${JSON.stringify(recs[1])} ]\n`;
+    for (const chunks of [[text], [...text]]) {
+      const items = await all(chunks);
+      expect(items.map((x) => ('pair' in x ? x.line : x.error))).toEqual([1, { line: 2, message: 'field "prompt" must be a string (got object)' }]);
+      expect('pair' in items[0]! && items[0].pair).toMatchObject({ prompt: 'a, ] } [ {', chosen: 'say "hi", then \\ go]' });
+    }
+    // a conversational file in array form: the first record fixes the format
+    const conv = await readDataset([`[${JSON.stringify(recs[1])}]`]);
+    expect(conv.pairs[0]).toMatchObject({ prompt: '\n\nHuman: q]\n\nAssistant:', chosen: ' {ok}' });
+  });
+
+  it('reports a bad array element, a missing "]" and text after the "]", and keeps the good records', async () => {
+    const a = await all([`[${rec(0)}, {oops}, , ${rec(3)}`]);
+    expect(a.map((x) => ('pair' in x ? x.pair.prompt : x.error.line))).toEqual(['p0', 2, 3, 'p3', 5]);
+    expect(a.map((x) => ('error' in x ? x.error.message : '')).filter(Boolean)).toEqual([
+      expect.stringMatching(/^invalid JSON: /),
+      'invalid JSON array: empty element',
+      'invalid JSON array: the text ends before its closing "]"',
+    ]);
+    const b = await all([`[${rec(0)}] trailing`]);
+    expect(b).toEqual([expect.objectContaining({ line: 1 }), { error: { line: 2, message: 'invalid JSON array: unexpected text after its closing "]"' } }]);
+    await expect(readDataset(['[ ]'])).rejects.toThrow(/the dataset is empty/);
+  });
+
+  it('decodes UTF-8 across chunk boundaries and replaces invalid bytes instead of failing', async () => {
+    const enc = new TextEncoder();
+    const good = enc.encode(JSON.stringify({ prompt: 'é€😀', chosen: 'a', rejected: 'b' }) + '\n');
+    const bad = Uint8Array.from([...enc.encode('{"prompt":"x'), 0xff, 0xc3, 0x28, ...enc.encode('","chosen":"a","rejected":"b"}')]);
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf);
+    const bytes = Uint8Array.from([...bom, ...good, ...bad]);
+    const oneByte = Array.from(bytes, (b) => Uint8Array.of(b));
+    const { pairs, errors } = await readDataset(decodeUtf8(oneByte));
+    expect(errors).toEqual([]);
+    expect(pairs.map((p) => p.prompt)).toEqual(['é€😀', 'x\ufffd\ufffd(']);
+  });
+});

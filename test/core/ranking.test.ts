@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { clampedLogit, expectedCalibrationError, idealizedRankingAccuracy, rankingAccuracy, sigmoid, wilsonInterval } from '../../src/core/metrics/ranking.ts';
+import {
+  accuracyByLength,
+  accuracyByQuantile,
+  accuracyByRefLogRatio,
+  clampedLogit,
+  expectedCalibrationError,
+  idealizedRankingAccuracy,
+  idealizedWithDefaultAlpha,
+  marginHistogram,
+  rankingAccuracy,
+  sigmoid,
+  wilsonInterval,
+} from '../../src/core/metrics/ranking.ts';
+import { rankingReport } from '../../src/core/metrics/report.ts';
+import type { PairScore } from '../../src/core/metrics/scorePairs.ts';
 
 describe('ranking metrics on hand-computed cases', () => {
   it('accuracy counts ties separately and as half', () => {
@@ -67,5 +81,111 @@ describe('cross-sequence distinct-n', () => {
     expect(crossDistinctN([[1, 2, 1, 2, 1, 2], [3, 4]], 2)).toBe(3 / 3); // {12, 21} and {34}: nothing shared
     expect(crossDistinctN([[1, 2, 3], [1, 2, 3]], 2)).toBe(2 / 4);
     expect(crossDistinctN([[1, 2, 3], [1, 2, 4]], 2)).toBe(3 / 4);
+  });
+});
+
+describe('ranking breakdowns on hand-computed cases', () => {
+  it('margin histogram: symmetric equal-width bins, 0 on an edge, ties in the bin starting at 0', () => {
+    // M = 4, 4 bins of width 2: [-4,-2) [-2,0) [0,2) [2,4]
+    const h = marginHistogram([-4, -1, 0, 0.5, 1.999, 2, 4, NaN, Infinity], 4);
+    expect(h.bins).toEqual([
+      { lo: -4, hi: -2, count: 1 },
+      { lo: -2, hi: 0, count: 1 },
+      { lo: 0, hi: 2, count: 3 },
+      { lo: 2, hi: 4, count: 2 },
+    ]);
+    expect(h.nonFinite).toBe(2);
+    // all margins 0: the range is [-1, 1]
+    expect(marginHistogram([0, 0], 2).bins).toEqual([
+      { lo: -1, hi: 0, count: 0 },
+      { lo: 0, hi: 1, count: 2 },
+    ]);
+    // edges that are not exact in binary still bin consistently: 0.3 is in [0.3, 0.6)
+    const t = marginHistogram([-0.9, 0.3, 0.9], 6);
+    expect(t.bins.map((b) => b.count)).toEqual([1, 0, 0, 0, 1, 1]);
+    expect(t.bins[4]!.lo).toBeLessThanOrEqual(0.3);
+    expect(() => marginHistogram([1], 0)).toThrow(/nBins/);
+  });
+
+  it('quantile buckets: cuts at ranks ceil(b·n/k), equal keys share a bucket, ties count half', () => {
+    const items = [1, 2, 3, 4, 5, 6, 7, 8].map((key) => ({ key, chosen: key % 3 === 0 ? 0 : 1, rejected: key % 3 === 0 || key === 8 ? 1 : 0 }));
+    // keys 3 and 6 are wrong, key 8 is a tie
+    expect(accuracyByQuantile(items, 4)).toEqual([
+      { lo: 1, hi: 2, n: 2, correct: 2, ties: 0, accuracy: 1 },
+      { lo: 3, hi: 4, n: 2, correct: 1, ties: 0, accuracy: 0.5 },
+      { lo: 5, hi: 6, n: 2, correct: 1, ties: 0, accuracy: 0.5 },
+      { lo: 7, hi: 8, n: 2, correct: 1, ties: 1, accuracy: 0.75 },
+    ]);
+    // [1,1,1,1,2,3] in 2 buckets: the cut is the 3rd key (1), so all four 1s go first
+    const dup = [1, 1, 1, 1, 2, 3].map((key) => ({ key, chosen: 1, rejected: 0 }));
+    expect(accuracyByQuantile(dup, 2).map((b) => [b.lo, b.hi, b.n])).toEqual([[1, 1, 4], [2, 3, 2]]);
+    // more buckets than distinct keys: empty buckets are left out
+    expect(accuracyByQuantile(dup, 6).map((b) => [b.lo, b.hi, b.n])).toEqual([[1, 1, 4], [2, 2, 1], [3, 3, 1]]);
+    expect(accuracyByQuantile([{ key: NaN, chosen: 1, rejected: 0 }], 2)).toEqual([]);
+  });
+
+  it('accuracy by the longer response and by the reference log-ratio', () => {
+    const pairs = [
+      { chosen: 1, rejected: 0, chosenTokens: 3, rejectedTokens: 10, refChosen: -5, refRejected: -6 }, // key 10, |ratio| 1
+      { chosen: 0, rejected: 1, chosenTokens: 2, rejectedTokens: 1, refChosen: -9, refRejected: -1 }, // key 2, |ratio| 8
+      { chosen: 1, rejected: 0, chosenTokens: 7, rejectedTokens: 7, refChosen: -2, refRejected: -2.5 }, // key 7, |ratio| 0.5
+      { chosen: 0, rejected: 1, chosenTokens: 20, rejectedTokens: 4 }, // key 20, no reference
+    ];
+    expect(accuracyByLength(pairs, 2).map((b) => [b.lo, b.hi, b.accuracy])).toEqual([[2, 7], [10, 20]].map(([lo, hi]) => [lo, hi, 0.5]));
+    expect(accuracyByRefLogRatio(pairs, 3).map((b) => [b.lo, b.hi, b.n, b.accuracy])).toEqual([
+      [0.5, 0.5, 1, 1],
+      [1, 1, 1, 1],
+      [8, 8, 1, 0],
+    ]);
+  });
+
+  it('R* with a default alpha for pairs that have none', () => {
+    const withAlpha = [{ refChosen: -10, refRejected: -5, alpha: 0.9 }];
+    const without = [{ refChosen: -1, refRejected: -2 }, { refChosen: -10, refRejected: -5 }];
+    expect(idealizedWithDefaultAlpha(without, 0.1)).toBeNull(); // no alpha and no default
+    // alpha 0.75: logit = ln 3 = 1.0986; /0.1 = 10.99 → pair 1: 1 + 10.99 > 0, pair 2: -5 + 10.99 > 0
+    expect(idealizedWithDefaultAlpha(without, 0.1, 0.75)).toEqual({ value: 1, alphaSource: 'default' });
+    // with beta 1: pair 2: -5 + 1.0986 < 0
+    expect(idealizedWithDefaultAlpha(without, 1, 0.75)).toEqual({ value: 0.5, alphaSource: 'default' });
+    expect(idealizedWithDefaultAlpha([...withAlpha, ...without], 1, 0.75)).toEqual({ value: 1 / 3, alphaSource: 'mixed' });
+    expect(idealizedWithDefaultAlpha(withAlpha, 0.1, 0.75)).toEqual({ value: 1, alphaSource: 'data' });
+    expect(idealizedWithDefaultAlpha([{ refChosen: -1, alpha: 0.5 }], 1, 0.75)).toBeNull(); // no reference
+    expect(() => idealizedWithDefaultAlpha(without, 1, 1.5)).toThrow(/alpha must be in \[0, 1\]/);
+  });
+
+  it('the rank report: contract fields first, breakdowns and per-pair details after', () => {
+    const ps: PairScore[] = [
+      { id: 'a', chosen: -1, rejected: -3, margin: 2, truncated: false, chosenTokens: 2, rejectedTokens: 5, refChosen: -1, refRejected: -3 },
+      { id: 'b', chosen: -4, rejected: -2, margin: -2, truncated: true, chosenTokens: 6, rejectedTokens: 1, alpha: 0.8, refChosen: -4, refRejected: -2 },
+      { id: 'c', chosen: -2, rejected: -2, margin: 0, truncated: false, chosenTokens: 3, rejectedTokens: 3, refChosen: -2, refRejected: -2 },
+    ];
+    const r = rankingReport({ pairs: ps, truncated: 1, skipped: [{ id: 'd', reason: 'too long' }] }, { beta: 1, defaultAlpha: 0.5, histogramBins: 2, buckets: 2 });
+    expect(Object.keys(r).slice(0, 7)).toEqual(['n', 'accuracy', 'ties', 'truncated', 'skipped', 'ci95', 'ece']);
+    expect(r).toMatchObject({ n: 3, accuracy: 0.5, ties: 1, truncated: 1, skipped: 1, skipped_pairs: [{ id: 'd', reason: 'too long' }] });
+    expect(r.margin_histogram).toEqual([
+      { lo: -2, hi: 0, count: 1 },
+      { lo: 0, hi: 2, count: 2 },
+    ]);
+    expect(r.calibration_bins).toHaveLength(10);
+    // p = σ(±2) for pairs a and b (0.119 with labels 1 and 0 → bin [0.1, 0.2]); 0.5 twice for the tie
+    expect(r.calibration_bins[1]).toEqual({ lo: 0.1, hi: 0.2, count: 2, confidence: sigmoid(-2), accuracy: 0.5 });
+    expect(r.calibration_bins[4]).toEqual({ lo: 0.4, hi: 0.5, count: 2, confidence: 0.5, accuracy: 0.5 });
+    expect(r.calibration_bins[2]).toEqual({ lo: 0.2, hi: 0.30000000000000004, count: 0, confidence: null, accuracy: null });
+    // longer response: a 5, b 6, c 3 → buckets {3, 5} and {6}
+    expect(r.by_length.map((b) => [b.lo, b.hi, b.accuracy])).toEqual([[3, 5, 0.75], [6, 6, 0]]);
+    expect(r.by_ref_logratio?.map((b) => [b.lo, b.hi, b.n])).toEqual([[0, 2, 3]]);
+    // R*: a: 2 + logit(0.5) = 2 > 0 ✓; b: -2 + logit(0.8) = -0.61 ✗; c: 0 + 0 = 0 ✗ → 1/3 (alpha mixed)
+    expect(r.idealized_accuracy).toBeCloseTo(1 / 3, 12);
+    expect(r.alignment_gap).toBeCloseTo(1 / 3 - 0.5, 12);
+    expect(r.alpha_source).toBe('mixed');
+    expect(r.pair_details).toEqual([
+      { id: 'a', chosen: -1, rejected: -3, margin: 2, chosen_tokens: 2, rejected_tokens: 5, correct: true, tie: false, truncated: false, ref_chosen: -1, ref_rejected: -3 },
+      { id: 'b', chosen: -4, rejected: -2, margin: -2, chosen_tokens: 6, rejected_tokens: 1, correct: false, tie: false, truncated: true, alpha: 0.8, ref_chosen: -4, ref_rejected: -2 },
+      { id: 'c', chosen: -2, rejected: -2, margin: 0, chosen_tokens: 3, rejected_tokens: 3, correct: false, tie: true, truncated: false, ref_chosen: -2, ref_rejected: -2 },
+    ]);
+    // no reference (arm, sequence): no R*, no ref-ratio buckets
+    const noRef = rankingReport({ pairs: ps.map(({ refChosen: _a, refRejected: _b, ...p }) => p), truncated: 1, skipped: [] }, { beta: 1, defaultAlpha: 0.5 });
+    expect(noRef.idealized_accuracy).toBeUndefined();
+    expect(noRef.by_ref_logratio).toBeUndefined();
   });
 });

@@ -9,6 +9,9 @@ import type { GenerateRun, ProbeResult, TokenEvent } from '../../src/inference/p
 import '../integration/env.ts';
 import { loadLanguageModel } from '../../src/inference/backends/transformers.ts';
 import { decode } from '../../src/core/search/strategy.ts';
+import { parseArgs } from '../../src/cli/args.ts';
+import { rank as rankCli } from '../../src/cli/rank.ts';
+import { MODELS_DIR } from '../integration/env.ts';
 import { openSession, type Session } from './browser.ts';
 
 const golden = JSON.parse(readFileSync(new URL('../fixtures/golden.json', import.meta.url), 'utf8')) as Record<
@@ -139,6 +142,24 @@ describe('tiny-base in Chromium', () => {
       expect(await pts.first().getAttribute('aria-label')).toMatch(/^β = ∞ \(base\): positivity -?[\d.]+, KL 0\.00$/);
       await page.locator('[data-testid="sweep-plot"] g.pt circle').nth(3).click();
       expect(await page.locator('[data-testid="tradeoff"] .samples li').count()).toBe(4);
+    });
+
+    it('evaluates ranking accuracy in the worker with the same numbers as the CLI, and keeps the result across a reload', async () => {
+      const { page } = s;
+      await page.getByTestId('rank-scorer').selectOption('policy');
+      await page.getByTestId('rank-limit').fill('60');
+      await page.getByTestId('rank-run').click();
+      const headline = page.getByTestId('rank-accuracy');
+      await headline.waitFor({ timeout: 90_000 });
+      const inBrowser = Number(await headline.getAttribute('data-accuracy'));
+      const cli = await rankCli(parseArgs(['--dataset', `${MODELS_DIR}datasets/prefs-positive-test.jsonl`, '--scorer', 'policy', '--policy', 'tiny-dpo-positive', '--limit', '60']));
+      expect(cli.n).toBe(60);
+      expect(inBrowser).toBe(cli.accuracy);
+      expect(await page.locator('[data-testid="margin-histogram"] rect').count()).toBeGreaterThan(3);
+      await page.reload();
+      await headline.waitFor({ timeout: 30_000 });
+      expect(Number(await headline.getAttribute('data-accuracy'))).toBe(inBrowser);
+      await page.locator('[data-device="wasm"]').waitFor({ timeout: 60_000 });
     });
 
     it('runs a preset (diverse beams) from the UI and lists the returned beams', async () => {

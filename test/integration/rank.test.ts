@@ -1,16 +1,24 @@
 /**
  * Ranking accuracy through the CLI code path on the bundled test splits (matches the foundry's
- * PyTorch measurement to 1e-3) and on the real HH-RLHF harmless-base test file.
+ * PyTorch measurement to 1e-3) and on the real HH-RLHF harmless-base test file; the prompt-sharing
+ * scorer (LanguageModel.extend) against full recomputation on the bundled models.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { manifest, MODELS_DIR } from './env.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { rank } from '../../src/cli/rank.ts';
-import { parseDataset } from '../../src/core/data/preferences.ts';
+import { parseDataset, readDataset, type PreferencePair } from '../../src/core/data/preferences.ts';
+import { scorePairs, type ScoreResult, type ScorerKind } from '../../src/core/metrics/scorePairs.ts';
+import { lm } from '../../src/cli/nodeModels.ts';
+import { logSumExpRange } from '../../src/inference/backends/transformers.ts';
+import { logSumExp } from '../../src/core/math/logits.ts';
+import { clampedLogit } from '../../src/core/metrics/ranking.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HH_CANDIDATES = [process.env.DECODING_LAB_SHARED, path.join(ROOT, '../shared'), '/work/shared']
@@ -73,5 +81,150 @@ describe.runIf(!!HH)('HH-RLHF harmless-base test file', () => {
     expect(out.truncated).toBeGreaterThan(0); // long transcripts exceed the 256-token context
     expect(out.accuracy).toBeGreaterThan(0.2);
     expect(out.accuracy).toBeLessThan(0.8);
+  });
+});
+
+async function hhPairs(n: number): Promise<PreferencePair[]> {
+  const chunks = (async function* () {
+    const dec = new TextDecoder();
+    for await (const b of createReadStream(HH as string).pipe(createGunzip())) yield dec.decode(b as Buffer, { stream: true });
+  })();
+  return (await readDataset(chunks, n)).pairs;
+}
+
+function maxScoreDiff(a: ScoreResult, b: ScoreResult): number {
+  expect(b.pairs.map((p) => p.id)).toEqual(a.pairs.map((p) => p.id));
+  expect(b.truncated).toBe(a.truncated);
+  expect(b.skipped).toEqual(a.skipped);
+  let d = 0;
+  a.pairs.forEach((p, i) => {
+    const q = b.pairs[i]!;
+    d = Math.max(d, Math.abs(p.chosen - q.chosen), Math.abs(p.rejected - q.rejected), Math.abs((p.refChosen ?? 0) - (q.refChosen ?? 0)), Math.abs((p.refRejected ?? 0) - (q.refRejected ?? 0)));
+  });
+  return d;
+}
+
+describe('prompt sharing (extend) on the bundled models equals full recomputation', () => {
+  it('extend after prefill + select gives the log-probs score() gives, also when padding exceeds the context', async () => {
+    const policy = await lm('tiny-base');
+    const u = (n: number, k: number) => Array.from({ length: n }, (_, i) => ((i + 1) * k) % 4000 + 5);
+    // prompt 200 + response 56 and prompt 30 + response 220 each fit 256; padded together they are 419 long
+    const prompts = [u(200, 37), u(30, 53), u(7, 11)];
+    const conts = [u(56, 91), u(220, 17), [], u(1, 3), u(40, 29)];
+    const rows = Int32Array.from([0, 1, 2, 2, 2]);
+    const { logits, cache } = await policy.prefill(prompts);
+    const tiled = await cache.select(rows);
+    cache.dispose();
+    const ext = await policy.extend(tiled, conts);
+    tiled.dispose();
+    const full = await policy.score(
+      conts.map((c, i) => [...prompts[rows[i]!]!, ...c]),
+      conts.map((_, i) => prompts[rows[i]!]!.length),
+    );
+    conts.forEach((c, i) => {
+      expect(ext[i]!.length).toBe(Math.max(0, c.length - 1));
+      const row = logits[rows[i]!]!;
+      if (c.length) expect(Math.abs(row[c[0]!]! - logSumExp(row) - full[i]![0]!)).toBeLessThanOrEqual(1e-4);
+      for (let t = 1; t < c.length; t++) expect(Math.abs(ext[i]![t - 1]! - full[i]![t]!)).toBeLessThanOrEqual(1e-4);
+    });
+    // a row whose own tokens exceed the context is refused
+    const long = await policy.prefill([u(250, 7)]);
+    await expect(policy.extend(long.cache, [u(10, 3)])).rejects.toThrow(/row 0 would hold 259 tokens; the context is 256/);
+    long.cache.dispose();
+  });
+
+  const bundled = readDataset([readFileSync(dataset('positive'), 'utf8')], 48).then((d) => d.pairs);
+  const cases: [ScorerKind, () => Promise<Parameters<typeof scorePairs>[2]>][] = [
+    ['policy', async () => ({ policy: await lm('tiny-dpo-positive') })],
+    ['implicit', async () => ({ tuned: await lm('tiny-dpo-positive'), ref: await lm('tiny-base') })],
+    ['arm', async () => ({ arm: await lm('tiny-arm-positive') })],
+  ];
+  it.each(cases)('%s scorer on the bundled split: shared prompts = full sequences to 1e-4', async (kind, models) => {
+    const m = await models();
+    const pairs = await bundled;
+    const tok = (await lm('tiny-base')).tokenizer;
+    for (const lengthNormalize of kind === 'implicit' ? [false] : [false, true]) {
+      const full = await scorePairs(pairs, kind, m, tok, { beta: 0.1, lengthNormalize, sharePrompts: false, sortWindow: 0 });
+      const shared = await scorePairs(pairs, kind, m, tok, { beta: 0.1, lengthNormalize });
+      expect(maxScoreDiff(full, shared)).toBeLessThanOrEqual(1e-4);
+    }
+  });
+
+  it.runIf(!!HH)('policy scorer on long, truncated HH-RLHF prompts: shared = full to 1e-4', async () => {
+    const policy = await lm('tiny-base');
+    const pairs = await hhPairs(32);
+    const full = await scorePairs(pairs, 'policy', { policy }, policy.tokenizer, { sharePrompts: false, sortWindow: 0 });
+    const shared = await scorePairs(pairs, 'policy', { policy }, policy.tokenizer, { batchSize: 8 });
+    expect(full.truncated).toBeGreaterThan(0);
+    expect(maxScoreDiff(full, shared)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('logSumExpRange agrees with the core log-sum-exp', () => {
+    const x = Float32Array.from({ length: 3 * 4096 }, (_, i) => 12 * Math.sin(i * 0.377) + 5 * Math.cos(i * 0.0123));
+    for (let r = 0; r < 3; r++) expect(Math.abs(logSumExpRange(x, r * 4096, 4096) - logSumExp(x.subarray(r * 4096, (r + 1) * 4096)))).toBeLessThan(1e-8);
+    expect(logSumExpRange(Float32Array.of(-Infinity, 0, -Infinity), 0, 3)).toBe(0);
+    expect(logSumExpRange(Float32Array.of(-Infinity, -Infinity), 0, 2)).toBe(-Infinity);
+    expect(logSumExpRange(Float32Array.of(1, NaN), 0, 2)).toBeNaN();
+    expect(logSumExpRange(Float32Array.of(-1000, 0), 0, 2)).toBe(0); // exp(-1000) underflows to nothing
+  });
+});
+
+describe('rank --json breakdowns and options', () => {
+  // the first 40 pairs of the bundled split, without their alpha
+  const dir = mkdtempSync(path.join(tmpdir(), 'decoding-lab-rank-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const noAlpha = path.join(dir, 'no-alpha.jsonl');
+  writeFileSync(
+    noAlpha,
+    readFileSync(dataset('positive'), 'utf8')
+      .split('\n')
+      .slice(0, 40)
+      .map((l) => {
+        const { alpha: _, ...rest } = JSON.parse(l) as Record<string, unknown>;
+        return JSON.stringify(rest);
+      })
+      .join('\n'),
+  );
+  const args = ['--dataset', noAlpha, '--scorer', 'policy', '--policy', 'tiny-base'];
+
+  it('keeps the contract fields, adds consistent breakdowns; --alpha gives R* when the data has none; --batch-size changes nothing', async () => {
+    const out = await rank(parseArgs(args));
+    expect(Object.keys(out).slice(0, 7)).toEqual(['n', 'accuracy', 'ties', 'truncated', 'skipped', 'ci95', 'ece']);
+    expect(out.n).toBe(40);
+    for (const p of out.pairs) expect(Object.keys(p)).toEqual(['id', 'chosen', 'rejected', 'margin']);
+    expect(out.idealized_accuracy).toBeUndefined();
+    const total = (bs: { n?: number; count?: number }[]) => bs.reduce((s, b) => s + (b.n ?? b.count ?? 0), 0);
+    expect(total(out.margin_histogram)).toBe(40);
+    expect(total(out.calibration_bins)).toBe(80); // both orderings of each pair
+    expect(total(out.by_length)).toBe(40);
+    expect(total(out.by_ref_logratio ?? [])).toBe(40);
+    expect(out.pair_details.map((d) => [d.id, d.margin, d.correct])).toEqual(out.pairs.map((p) => [p.id, p.margin, p.chosen > p.rejected]));
+    expect(out.pair_details.filter((d) => d.correct).length + out.ties / 2).toBeCloseTo(out.accuracy * 40, 9);
+
+    const withAlpha = await rank(parseArgs([...args, '--alpha', '0.75']));
+    expect(withAlpha.alpha_source).toBe('default');
+    expect(withAlpha.idealized_beta).toBe(0.1);
+    const expected = withAlpha.pair_details.filter((d) => d.ref_chosen! - d.ref_rejected! + clampedLogit(0.75) / 0.1 > 0).length / 40;
+    expect(withAlpha.idealized_accuracy).toBe(expected);
+    expect(withAlpha.alignment_gap).toBeCloseTo(expected - withAlpha.accuracy, 12);
+
+    const small = await rank(parseArgs([...args, '--batch-size', '3']));
+    small.pairs.forEach((p, i) => expect(Math.abs(p.margin - out.pairs[i]!.margin)).toBeLessThanOrEqual(1e-4));
+    await expect(rank(parseArgs([...args, '--alpha', '1.5']))).rejects.toThrow(/--alpha must be in \[0, 1\]/);
+    await expect(rank(parseArgs([...args, '--batch-size', '0']))).rejects.toThrow(/--batch-size must be >= 1/);
+  });
+
+  it('as a process: the new options work, the help names them, a bad --alpha exits 2', () => {
+    const bin = path.join(ROOT, 'bin', 'decoding-lab.mjs');
+    const cli = (...a: string[]) => spawnSync(process.execPath, [bin, ...a], { encoding: 'utf8', cwd: ROOT, timeout: 120_000 });
+    const ok = cli('rank', ...args, '--limit', '6', '--alpha', '0.75', '--batch-size', '4', '--json');
+    expect(ok.status).toBe(0);
+    const out = JSON.parse(ok.stdout) as Awaited<ReturnType<typeof rank>>;
+    expect(out.n).toBe(6);
+    expect(out.alpha_source).toBe('default');
+    const bad = cli('rank', ...args, '--alpha', '-1');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--alpha must be in \[0, 1\]/);
+    expect(cli('--help').stdout).toMatch(/--alpha A[\s\S]*--batch-size N/);
   });
 });

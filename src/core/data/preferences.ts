@@ -2,7 +2,8 @@
  * Preference datasets (DESIGN §5): JSONL or a JSON array, in the TRL shape (plain or
  * conversational), the Anthropic HH transcript shape, or the LLMBar shape — detected per file from
  * the first valid record. A bad record is reported with its line number and skipped; the rest loads.
- * Parsing is incremental over text chunks, so a large file never has to be one string.
+ * Parsing is incremental over text chunks, so a large file never has to be one string: memory is
+ * bounded by the longest line (JSONL) or element (JSON array), and time is linear in the size.
  */
 
 export type DatasetFormat = 'trl' | 'trl-conversational' | 'hh' | 'llmbar';
@@ -139,32 +140,120 @@ export function normalizeRecord(o: unknown, format: DatasetFormat, index: number
 
 /** Splits a stream of text chunks into lines (LF or CRLF), without holding the whole text. */
 async function* lines(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string> {
-  let rest = '';
-  let first = true;
+  // The current line's pieces: a long line is joined once at its end (never re-scanned or re-copied
+  // per chunk), and a chunk is scanned once from where the last line ended.
+  let pending: string[] = [];
+  let atStart = true;
+  const cr = (s: string) => (s.charCodeAt(s.length - 1) === 13 ? s.slice(0, -1) : s);
   for await (let chunk of chunks) {
-    if (first) {
+    if (atStart && chunk.length) {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-      first = false;
+      atStart = false;
     }
-    rest += chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      yield rest.slice(0, nl).replace(/\r$/, '');
-      rest = rest.slice(nl + 1);
+    while ((nl = chunk.indexOf('\n', start)) >= 0) {
+      let line = chunk.slice(start, nl);
+      if (pending.length) {
+        pending.push(line);
+        line = pending.join('');
+        pending = [];
+      }
+      yield cr(line);
+      start = nl + 1;
     }
+    if (start < chunk.length) pending.push(start ? chunk.slice(start) : chunk);
   }
-  if (rest.length) yield rest.replace(/\r$/, '');
+  if (pending.length) yield cr(pending.join(''));
+}
+
+/**
+ * Splits the text of a JSON array (after its "[") into the texts of its elements, incrementally:
+ * only the element being read is held. Tracks strings (with escapes) and nesting; a "," or the
+ * closing "]" at the top level ends an element. Malformed elements are left to JSON.parse.
+ */
+class ArraySplitter {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private pieces: string[] = [];
+  /** After the closing "]". */
+  closed = false;
+  /** Non-blank text after the closing "]". */
+  trailing = false;
+
+  /** Feeds text; returns the elements completed in it (untrimmed; an empty one is blank text). */
+  feed(s: string): string[] {
+    const out: string[] = [];
+    let seg = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (this.closed) {
+        if (c !== 32 && c !== 9 && c !== 10 && c !== 13) this.trailing = true;
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 92) this.escaped = true; // backslash
+        else if (c === 34) this.inString = false;
+        continue;
+      }
+      if (c === 34) this.inString = true;
+      else if (c === 123 || c === 91) this.depth++; // { [
+      else if ((c === 125 || c === 93) && this.depth > 0) this.depth--; // } ]
+      else if ((c === 44 || c === 93) && this.depth === 0) {
+        // , or the closing ]
+        this.pieces.push(s.slice(seg, i));
+        const text = this.pieces.join('');
+        this.pieces = [];
+        seg = i + 1;
+        if (c === 93) {
+          this.closed = true;
+          if (text.trim() !== '') out.push(text); // "[]" has no element; a trailing comma is let pass
+        } else out.push(text);
+      }
+    }
+    if (!this.closed && seg < s.length) this.pieces.push(s.slice(seg));
+    return out;
+  }
+
+  /** What is left when the input ends before the closing "]" (blank when nothing). */
+  rest(): string {
+    const t = this.pieces.join('');
+    this.pieces = [];
+    return t;
+  }
+}
+
+/**
+ * Decodes a stream of UTF-8 byte chunks into text chunks. Bytes that are not valid UTF-8 become
+ * U+FFFD (the file still loads), a character split across chunks is decoded whole, and a leading
+ * byte-order mark is dropped.
+ */
+export async function* decodeUtf8(bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<string> {
+  // TextDecoder is a global in browsers and Node; the core's type library has no DOM.
+  type Decoder = { decode(input?: Uint8Array, options?: { stream?: boolean }): string };
+  const Ctor = (globalThis as unknown as { TextDecoder: new (label: string, options: { fatal: boolean }) => Decoder }).TextDecoder;
+  const dec = new Ctor('utf-8', { fatal: false });
+  for await (const b of bytes) {
+    const s = dec.decode(b, { stream: true });
+    if (s) yield s;
+  }
+  const tail = dec.decode();
+  if (tail) yield tail;
 }
 
 /**
  * Parses a dataset. JSONL is streamed line by line; a file whose first non-blank character is "["
- * is a JSON array (its records are numbered by their index + 1 as "line").
+ * is a JSON array, also streamed element by element (its records are numbered by their index + 1
+ * as "line"). Memory stays bounded by the longest line or element, whatever the file size.
  */
 export async function* parseDataset(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<DatasetItem> {
   let format: DatasetFormat | null = null;
   let index = 0;
   let lineNo = 0;
-  let arrayText: string[] | null = null;
+  let array: ArraySplitter | null = null;
+  let element = 0;
   const handle = function* (obj: unknown, line: number): Generator<DatasetItem> {
     try {
       if (format === null) {
@@ -177,16 +266,37 @@ export async function* parseDataset(chunks: AsyncIterable<string> | Iterable<str
       yield { error: { line, message: (e as Error).message } };
     }
   };
+  const elements = function* (texts: string[]): Generator<DatasetItem> {
+    for (const text of texts) {
+      element++;
+      if (text.trim() === '') {
+        yield { error: { line: element, message: 'invalid JSON array: empty element' } };
+        continue;
+      }
+      let obj: unknown;
+      try {
+        obj = JSON.parse(text);
+      } catch (e) {
+        yield { error: { line: element, message: `invalid JSON: ${(e as Error).message}` } };
+        continue;
+      }
+      yield* handle(obj, element);
+    }
+  };
   for await (const text of lines(chunks)) {
     lineNo++;
-    if (arrayText) {
-      arrayText.push(text);
+    if (array) {
+      yield* elements(array.feed(text + '\n'));
       continue;
     }
     if (text.trim() === '') continue;
-    if (format === null && index === 0 && text.trimStart().startsWith('[')) {
-      arrayText = [text];
-      continue;
+    if (format === null && index === 0) {
+      const t = text.trimStart();
+      if (t.startsWith('[')) {
+        array = new ArraySplitter();
+        yield* elements(array.feed(t.slice(1) + '\n'));
+        continue;
+      }
     }
     let obj: unknown;
     try {
@@ -197,19 +307,12 @@ export async function* parseDataset(chunks: AsyncIterable<string> | Iterable<str
     }
     yield* handle(obj, lineNo);
   }
-  if (arrayText) {
-    let arr: unknown;
-    try {
-      arr = JSON.parse(arrayText.join('\n'));
-    } catch (e) {
-      yield { error: { line: 1, message: `invalid JSON array: ${(e as Error).message}` } };
-      return;
-    }
-    if (!Array.isArray(arr)) {
-      yield { error: { line: 1, message: 'expected a JSON array of records' } };
-      return;
-    }
-    for (let i = 0; i < arr.length; i++) yield* handle(arr[i], i + 1);
+  if (array && !array.closed) {
+    const rest = array.rest();
+    if (rest.trim() !== '') yield* elements([rest]);
+    yield { error: { line: element + 1, message: 'invalid JSON array: the text ends before its closing "]"' } };
+  } else if (array?.trailing) {
+    yield { error: { line: element + 1, message: 'invalid JSON array: unexpected text after its closing "]"' } };
   }
 }
 

@@ -113,3 +113,120 @@ export function idealizedRankingAccuracy(
   for (const p of pairs) if (p.refChosen - p.refRejected + clampedLogit(p.alpha, eps) / beta > 0) ok++;
   return ok / pairs.length;
 }
+
+export interface HistogramBin {
+  readonly lo: number;
+  readonly hi: number;
+  readonly count: number;
+}
+
+/**
+ * Histogram of score margins (chosen − rejected) in `nBins` equal-width bins over [−M, M], M the
+ * largest |margin| (1 when every margin is 0), so with an even `nBins` 0 is a bin edge and the
+ * bins right of it hold the correctly ranked pairs. Bins are [lo, hi), the last [lo, hi]; a tie
+ * (margin 0) falls in the bin starting at 0. Non-finite margins are counted in `nonFinite` only.
+ */
+export function marginHistogram(margins: readonly number[], nBins = 20): { bins: HistogramBin[]; nonFinite: number } {
+  if (!Number.isInteger(nBins) || nBins < 1) throw new RangeError(`nBins must be an integer >= 1 (got ${nBins})`);
+  let M = 0;
+  let nonFinite = 0;
+  for (const m of margins) {
+    if (Number.isFinite(m)) M = Math.max(M, Math.abs(m));
+    else nonFinite++;
+  }
+  if (M === 0) M = 1;
+  const w = (2 * M) / nBins;
+  const edge = (b: number) => (b === nBins ? M : b === 0 ? -M : -M + b * w);
+  const counts = new Array<number>(nBins).fill(0);
+  for (const m of margins) {
+    if (!Number.isFinite(m)) continue;
+    let b = Math.min(nBins - 1, Math.max(0, Math.floor((m + M) / w)));
+    while (b > 0 && m < edge(b)) b--; // settle rounding at the edges
+    while (b < nBins - 1 && m >= edge(b + 1)) b++;
+    counts[b]!++;
+  }
+  return { bins: counts.map((count, b) => ({ lo: edge(b), hi: edge(b + 1), count })), nonFinite };
+}
+
+export interface AccuracyBucket {
+  /** Smallest and largest key in the bucket. */
+  readonly lo: number;
+  readonly hi: number;
+  readonly n: number;
+  readonly correct: number;
+  readonly ties: number;
+  /** (correct + ties/2) / n */
+  readonly accuracy: number;
+}
+
+/**
+ * Ranking accuracy within quantile buckets of a per-pair key. The items are sorted by key and cut
+ * at the keys of ranks ⌈b·n/k⌉ (b = 1..k−1); a bucket holds the keys in (previous cut, cut], so equal
+ * keys always share a bucket and a bucket may come out empty (it is then left out). Items whose key
+ * is not finite are left out.
+ */
+export function accuracyByQuantile(items: readonly (ScoredPair & { readonly key: number })[], nBuckets = 4): AccuracyBucket[] {
+  if (!Number.isInteger(nBuckets) || nBuckets < 1) throw new RangeError(`nBuckets must be an integer >= 1 (got ${nBuckets})`);
+  const xs = items.filter((x) => Number.isFinite(x.key)).sort((a, b) => a.key - b.key);
+  const n = xs.length;
+  const cuts: number[] = [];
+  for (let b = 1; b < nBuckets; b++) {
+    const i = Math.ceil((b * n) / nBuckets) - 1;
+    if (i >= 0 && i < n) cuts.push(xs[i]!.key);
+  }
+  cuts.push(Infinity);
+  const out: AccuracyBucket[] = [];
+  let start = 0;
+  for (const cut of cuts) {
+    let end = start;
+    while (end < n && xs[end]!.key <= cut) end++;
+    if (end > start) {
+      const part = xs.slice(start, end);
+      const a = rankingAccuracy(part);
+      out.push({ lo: part[0]!.key, hi: part[part.length - 1]!.key, n: a.n, correct: a.correct, ties: a.ties, accuracy: a.accuracy });
+    }
+    start = end;
+  }
+  return out;
+}
+
+/** Accuracy by the longer response's token count, in quantile buckets. */
+export function accuracyByLength(pairs: readonly (ScoredPair & { readonly chosenTokens: number; readonly rejectedTokens: number })[], nBuckets = 4): AccuracyBucket[] {
+  return accuracyByQuantile(pairs.map((p) => ({ chosen: p.chosen, rejected: p.rejected, key: Math.max(p.chosenTokens, p.rejectedTokens) })), nBuckets);
+}
+
+/**
+ * Accuracy by the reference model's |log π_ref(y_w) − log π_ref(y_l)|, in quantile buckets: how far
+ * the reference already separates the two responses, i.e. how hard the pair is to flip (Chen et al.
+ * 2024 §1.5 / Thm 4.1). Pairs without reference log-probs are left out.
+ */
+export function accuracyByRefLogRatio(pairs: readonly (ScoredPair & { readonly refChosen?: number; readonly refRejected?: number })[], nBuckets = 4): AccuracyBucket[] {
+  return accuracyByQuantile(
+    pairs.filter((p) => p.refChosen !== undefined && p.refRejected !== undefined).map((p) => ({ chosen: p.chosen, rejected: p.rejected, key: Math.abs((p.refChosen as number) - (p.refRejected as number)) })),
+    nBuckets,
+  );
+}
+
+/**
+ * R* over pairs that may lack `alpha`: those take `defaultAlpha` (the user's assumption, e.g. 0.75 as
+ * in Chen et al.'s code). Null when a pair lacks reference log-probs, or lacks alpha with no default.
+ * `alphaSource` says whether the alphas came from the data, the default, or both.
+ */
+export function idealizedWithDefaultAlpha(
+  pairs: readonly { readonly refChosen?: number; readonly refRejected?: number; readonly alpha?: number }[],
+  beta: number,
+  defaultAlpha?: number,
+): { value: number; alphaSource: 'data' | 'default' | 'mixed' } | null {
+  if (defaultAlpha !== undefined && !(defaultAlpha >= 0 && defaultAlpha <= 1)) throw new RangeError(`alpha must be in [0, 1] (got ${defaultAlpha})`);
+  if (pairs.length === 0) return null;
+  let fromData = 0;
+  const rows: { refChosen: number; refRejected: number; alpha: number }[] = [];
+  for (const p of pairs) {
+    if (p.refChosen === undefined || p.refRejected === undefined) return null;
+    const alpha = p.alpha ?? defaultAlpha;
+    if (alpha === undefined) return null;
+    if (p.alpha !== undefined) fromData++;
+    rows.push({ refChosen: p.refChosen, refRejected: p.refRejected, alpha });
+  }
+  return { value: idealizedRankingAccuracy(rows, beta), alphaSource: fromData === rows.length ? 'data' : fromData === 0 ? 'default' : 'mixed' };
+}

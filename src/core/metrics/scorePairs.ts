@@ -4,12 +4,26 @@
  * ids concatenated; a response's score uses only its own tokens. When prompt + response exceed the
  * context, the prompt is cut from the left so the longer response fits (counted as truncated); a
  * pair whose longer response leaves no room for a prompt token is skipped. An empty response scores
- * 0 (an empty sum; also its mean under length normalisation). Pairs are batched: both
- * responses of every pair in a batch run as one padded batch per model.
+ * 0 (an empty sum; also its mean under length normalisation).
+ *
+ * Pairs are batched, and each pair's prompt is run once and shared by its two responses (KV reuse):
+ * per batch and model, the B prompts are prefilled together, the cache rows are tiled with
+ * `KvCache.select` ([0,0,1,1,…], or the rows of one extend batch), and `LanguageModel.extend`
+ * scores the responses against their prompt's cached keys and values. The first response token's
+ * log-prob comes from the prefill's last-position logits. A model without `extend` (or
+ * `sharePrompts: false`) scores the full prompt + response sequences instead (`score`), which
+ * gives the same numbers to float tolerance. The sequence reward model always sees full sequences
+ * (its scalar needs them).
+ *
+ * Padding is most of the cost of a batch on a CPU, so pairs are regrouped by length inside windows
+ * of `sortWindow` pairs (prefill batches by prompt or response length, whichever a padded-positions
+ * cost model prefers; responses of one prefill batch split into extend batches of similar length,
+ * see planGroups). Grouping changes no score; results always come back in dataset order.
  */
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
 import type { PreferencePair } from '../data/preferences.ts';
 import type { AbortSignalLike } from '../search/abort.ts';
+import { logSumExp } from '../math/logits.ts';
 
 export type ScorerKind = 'policy' | 'implicit' | 'arm' | 'sequence';
 export const SCORERS: readonly ScorerKind[] = ['policy', 'implicit', 'arm', 'sequence'];
@@ -29,6 +43,17 @@ export interface ScoreOptions {
   readonly beta?: number;
   /** Pairs per batch. @default 8 */
   readonly batchSize?: number;
+  /**
+   * Run each prompt once for both responses (`LanguageModel.extend`) when the model supports it.
+   * `false` scores full prompt + response sequences (the reference path). @default true
+   */
+  readonly sharePrompts?: boolean;
+  /**
+   * Pairs are taken in windows of this many (in dataset order) and sorted by length inside a window,
+   * so batches pad little; 0 keeps dataset order. Scores always come back in dataset order.
+   * @default 8 × batchSize
+   */
+  readonly sortWindow?: number;
   readonly signal?: AbortSignalLike;
   onProgress?(done: number, total: number): void;
 }
@@ -51,6 +76,11 @@ export interface ScoreResult {
   readonly pairs: PairScore[];
   readonly truncated: number;
   readonly skipped: readonly { id: string; reason: string }[];
+  /**
+   * Set when `signal` aborted the run: `pairs` then holds the pairs of the windows that completed
+   * (a prefix of the scorable pairs, in dataset order).
+   */
+  readonly aborted?: boolean;
 }
 
 interface Prepared {
@@ -62,6 +92,138 @@ interface Prepared {
 }
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
+const longer = (p: Prepared) => Math.max(p.chosen.length, p.rejected.length);
+
+/**
+ * The fixed cost of one forward pass, in padded token positions. On the bundled models with
+ * onnxruntime-node (CPU) a call costs ≈1.5 ms and a position ≈50 µs in a batch. Only used to choose
+ * how to group rows; any grouping gives the same scores.
+ */
+const CALL_COST = 32;
+
+/**
+ * Splits rows sorted by ascending `size` into consecutive groups of at most `max` rows, minimising
+ * Σ (rows in group × largest size in group) + CALL_COST per group: the padded work of running each
+ * group as one right-padded batch. Returns the groups' end indices and the cost.
+ */
+export function planGroups(sizes: readonly number[], max: number): { ends: number[]; cost: number } {
+  const n = sizes.length;
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const from = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let j = 1; j <= n; j++) {
+    for (let i = Math.max(0, j - max); i < j; i++) {
+      const c = (best[i] as number) + (j - i) * (sizes[j - 1] as number) + CALL_COST;
+      if (c < (best[j] as number)) {
+        best[j] = c;
+        from[j] = i;
+      }
+    }
+  }
+  const ends: number[] = [];
+  for (let j = n; j > 0; j = from[j] as number) ends.unshift(j);
+  return { ends, cost: best[n] as number };
+}
+
+/** One prefill batch of pairs and, inside it, the response rows of each extend batch. */
+interface Plan {
+  readonly pairs: readonly number[];
+  /** Each entry: response rows as 2·k (chosen of pairs[k]) or 2·k + 1 (rejected). */
+  readonly extend: readonly (readonly number[])[];
+}
+
+/** Groups one prefill batch's 2B responses by length into extend batches of at most `maxRows`. */
+function planExtend(batch: readonly Prepared[], maxRows: number): { extend: number[][]; cost: number } {
+  const rows = batch.flatMap((_, k) => [2 * k, 2 * k + 1]);
+  const len = (r: number) => {
+    const p = batch[r >> 1] as Prepared;
+    return Math.max(0, (r & 1 ? p.rejected : p.chosen).length - 1);
+  };
+  rows.sort((x, y) => len(x) - len(y) || x - y);
+  const { ends, cost } = planGroups(rows.map(len), maxRows);
+  const extend: number[][] = [];
+  let start = 0;
+  for (const end of ends) {
+    const g = rows.slice(start, end);
+    start = end;
+    if (len(g[g.length - 1] as number) > 0) extend.push(g); // rows with nothing to extend need no pass
+  }
+  return { extend, cost };
+}
+
+/**
+ * Prompt-sharing plan for a window of pairs: prefill batches of at most `bs` pairs, each followed by
+ * extend batches of responses of similar length. Two orders are costed (by prompt length, which
+ * keeps prefill padding low, and by response length, which keeps extend padding low) and the cheaper
+ * is used.
+ */
+function planShared(part: readonly Prepared[], bs: number): Plan[] {
+  let best: { plans: Plan[]; cost: number } | null = null;
+  for (const key of [(p: Prepared) => p.prompt.length, longer]) {
+    const order = part.map((_, i) => i).sort((a, b) => key(part[a] as Prepared) - key(part[b] as Prepared) || a - b);
+    const plans: Plan[] = [];
+    let cost = 0;
+    for (let i = 0; i < order.length; i += bs) {
+      const idx = order.slice(i, i + bs);
+      const batch = idx.map((k) => part[k] as Prepared);
+      const ext = planExtend(batch, 2 * bs);
+      cost += CALL_COST + idx.length * Math.max(...batch.map((p) => p.prompt.length)) + ext.cost;
+      plans.push({ pairs: idx, extend: ext.extend });
+    }
+    if (!best || cost < best.cost) best = { plans, cost };
+  }
+  return (best as { plans: Plan[] }).plans;
+}
+
+/** Models that failed an extend whose padded length exceeded their context: pad no further there. */
+const strictContext = new WeakSet<LanguageModel>();
+
+/**
+ * Per-token log-probs of both responses of every pair in a batch: rows [chosen₀, rejected₀,
+ * chosen₁, …], each covering only the response's own tokens. With `extend` the prompts run once
+ * (prefill), then each planned extend batch selects its rows' prompt caches and scores them.
+ */
+async function responseLogprobs(model: LanguageModel, batch: readonly Prepared[], extendPlan: readonly (readonly number[])[] | null, ctx: number): Promise<Float32Array[]> {
+  const responses = batch.flatMap((p) => [p.chosen, p.rejected]);
+  const full = () =>
+    model.score(
+      batch.flatMap((p) => [[...p.prompt, ...p.chosen], [...p.prompt, ...p.rejected]]),
+      batch.flatMap((p) => [p.prompt.length, p.prompt.length]),
+    );
+  if (!extendPlan || !model.extend) return full();
+  const { logits, cache } = await model.prefill(batch.map((p) => p.prompt));
+  const out = responses.map((r) => new Float32Array(r.length));
+  try {
+    for (const rows of extendPlan) {
+      const conts = rows.map((r) => responses[r] as number[]);
+      // Padding may make the batch longer than the context although every row fits; the bundled
+      // models accept that (positions come from the mask), a model that does not is recomputed.
+      const padded = cache.length + Math.max(...conts.map((c) => c.length)) - 1 > ctx;
+      if (padded && strictContext.has(model)) return await full();
+      const tiled = await cache.select(Int32Array.from(rows, (r) => r >> 1));
+      let rest: Float32Array[];
+      try {
+        rest = await model.extend(tiled, conts);
+      } catch (e) {
+        if (!padded) throw e;
+        strictContext.add(model);
+        return await full();
+      } finally {
+        tiled.dispose();
+      }
+      rows.forEach((r, k) => {
+        if ((rest[k] as Float32Array).length) (out[r] as Float32Array).set(rest[k] as Float32Array, 1);
+      });
+    }
+  } finally {
+    cache.dispose();
+  }
+  const lse = logits.map((row) => logSumExp(row));
+  responses.forEach((r, i) => {
+    if (r.length) (out[i] as Float32Array)[0] = ((logits[i >> 1] as Float32Array)[r[0] as number] as number) - (lse[i >> 1] as number);
+  });
+  return out;
+}
 
 /** Checks the models a scorer needs and returns the context length to respect. */
 function contextFor(kind: ScorerKind, m: ScorerModels): number {
@@ -109,40 +271,41 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
     }
     prepared.push({ pair, prompt, chosen, rejected, truncated });
   }
-  const out: PairScore[] = [];
   const bs = Math.max(1, opts.batchSize ?? 8);
-  for (let b = 0; b < prepared.length; b += bs) {
-    if (opts.signal?.aborted) break;
-    const batch = prepared.slice(b, b + bs);
-    const seqs = batch.flatMap((p) => [[...p.prompt, ...p.chosen], [...p.prompt, ...p.rejected]]);
-    const from = batch.flatMap((p) => [p.prompt.length, p.prompt.length]);
+  const share = (opts.sharePrompts ?? true) && kind !== 'sequence';
+  const normalize = !!opts.lengthNormalize;
+
+  const scoreBatch = async (batch: readonly Prepared[], extend: readonly (readonly number[])[] | null): Promise<PairScore[]> => {
     const lens = batch.flatMap((p) => [p.chosen.length, p.rejected.length]);
+    const sums = async (model: LanguageModel) => (await responseLogprobs(model, batch, extend, ctx)).map(sum);
+    const mean = (s: number[]) => s.map((v, i) => (lens[i] ? v / (lens[i] as number) : v));
     let scores: number[];
     let ref: number[] | undefined;
-    const logprobSums = async (model: LanguageModel, normalize: boolean) =>
-      (await model.score(seqs, from)).map((lp, i) => (normalize && lens[i] ? sum(lp) / (lens[i] as number) : sum(lp)));
     switch (kind) {
       case 'policy':
-        scores = await logprobSums(m.policy as LanguageModel, !!opts.lengthNormalize);
-        ref = opts.lengthNormalize ? await logprobSums(m.policy as LanguageModel, false) : scores;
+        ref = await sums(m.policy as LanguageModel);
+        scores = normalize ? mean(ref) : ref;
         break;
-      case 'arm':
-        scores = await logprobSums(m.arm as LanguageModel, !!opts.lengthNormalize);
+      case 'arm': {
+        const s = await sums(m.arm as LanguageModel);
+        scores = normalize ? mean(s) : s;
         break;
+      }
       case 'implicit': {
-        const t = await logprobSums(m.tuned as LanguageModel, false);
-        ref = await logprobSums(m.ref as LanguageModel, false);
-        scores = t.map((v, i) => beta * (v - (ref as number[])[i]!));
+        const t = await sums(m.tuned as LanguageModel);
+        const r = await sums(m.ref as LanguageModel);
+        ref = r;
+        scores = t.map((v, i) => beta * (v - (r[i] as number)));
         break;
       }
       case 'sequence':
-        scores = Array.from(await (m.rewardModel as SequenceRewardModel).score(seqs));
+        scores = Array.from(await (m.rewardModel as SequenceRewardModel).score(batch.flatMap((p) => [[...p.prompt, ...p.chosen], [...p.prompt, ...p.rejected]])));
         break;
     }
-    batch.forEach((p, i) => {
+    return batch.map((p, i) => {
       const c = scores[2 * i] as number;
       const r = scores[2 * i + 1] as number;
-      out.push({
+      return {
         id: p.pair.id,
         chosen: c,
         rejected: r,
@@ -152,9 +315,43 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
         rejectedTokens: p.rejected.length,
         ...(p.pair.alpha !== undefined ? { alpha: p.pair.alpha } : {}),
         ...(ref ? { refChosen: ref[2 * i] as number, refRejected: ref[2 * i + 1] as number } : {}),
-      });
+      };
     });
-    opts.onProgress?.(Math.min(b + bs, prepared.length), prepared.length);
+  };
+
+  // Windows of pairs in dataset order; inside a window the pairs are regrouped by length so that
+  // batches pad little, and the window's scores return to dataset order before the next starts.
+  const sortWindow = opts.sortWindow ?? 8 * bs;
+  const window = Math.max(bs, sortWindow);
+  const out: PairScore[] = [];
+  let done = 0;
+  let aborted = false;
+  for (let w = 0; w < prepared.length && !aborted; w += window) {
+    const part = prepared.slice(w, w + window);
+    let plans: Plan[];
+    if (share && sortWindow > 0) plans = planShared(part, bs);
+    else {
+      const order = part.map((_, i) => i);
+      const cost = (p: Prepared) => p.prompt.length + longer(p);
+      if (sortWindow > 0) order.sort((a, b) => cost(part[a] as Prepared) - cost(part[b] as Prepared) || a - b);
+      plans = [];
+      for (let i = 0; i < order.length; i += bs) {
+        const idx = order.slice(i, i + bs);
+        plans.push({ pairs: idx, extend: share ? planExtend(idx.map((k) => part[k] as Prepared), 2 * bs).extend : [] });
+      }
+    }
+    const scored = new Array<PairScore>(part.length);
+    for (const plan of plans) {
+      if (opts.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      const res = await scoreBatch(plan.pairs.map((i) => part[i] as Prepared), share ? plan.extend : null);
+      plan.pairs.forEach((i, k) => (scored[i] = res[k] as PairScore));
+      done += plan.pairs.length;
+      opts.onProgress?.(done, prepared.length);
+    }
+    if (!aborted) out.push(...scored);
   }
-  return { pairs: out, truncated: out.filter((p) => p.truncated).length, skipped };
+  return { pairs: out, truncated: out.filter((p) => p.truncated).length, skipped, ...(aborted ? { aborted } : {}) };
 }

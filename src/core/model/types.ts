@@ -46,6 +46,26 @@ export interface LanguageModel {
    * t >= from[i] (from[i] >= 1), as a Float32Array of length `seq.length - from[i]`.
    */
   score(batch: readonly (readonly number[])[], from: readonly number[]): Promise<Float32Array[]>;
+  /**
+   * Prompt sharing (KV reuse): scores a continuation of every cached row in one forward pass,
+   * without recomputing the cached tokens. Row i of the result has length
+   * `max(0, continuations[i].length - 1)`; entry j is
+   * `log p(continuations[i][j + 1] | row i's cached tokens, continuations[i][0..j])`.
+   * The log-probability of `continuations[i][0]` is not included: it comes from the logits returned
+   * with the cache (by `prefill` or `step`). So, with `{ logits, cache } = prefill(prompts)`,
+   * `[logSoftmax(logits[i])[c[0]], ...extend(cache, conts)[i]]` equals
+   * `score([[...prompts[i], ...c]], [prompts[i].length])[0]` (to float tolerance).
+   *
+   * `continuations.length` must equal `cache.rows` (use `cache.select` to pair one prompt with
+   * several continuations); rows may differ in length (empty is allowed) and are right-padded and
+   * masked. The cache is NOT consumed: it stays valid and the caller disposes it. Each row's real
+   * tokens (cached + continuation) must fit `contextLength`; padding may make the batch longer
+   * (`cache.length + longest continuation`), which a backend may refuse by throwing (the
+   * transformers.js adapter accepts it on the bundled models; the ranking scorer then recomputes).
+   *
+   * Optional: a model without it is scored by full recomputation (`score`).
+   */
+  extend?(cache: KvCache, continuations: readonly (readonly number[])[]): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }
 

@@ -8,7 +8,6 @@
  */
 import { AutoModel, AutoModelForCausalLM, AutoTokenizer, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer } from '../../core/model/types.ts';
-import { logSoftmaxInto } from '../../core/math/logits.ts';
 import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
 
 export type Device = 'cpu' | 'wasm' | 'webgpu';
@@ -119,6 +118,31 @@ function lastLogits(logits: Tensor): Float32Array[] {
   return out;
 }
 
+/**
+ * log Σ exp(x[off .. off + n)) in float64, straight on the logits buffer (no row copy, no
+ * log-softmax written out): reading the log-prob of one token per position needs this over the
+ * whole vocabulary, and it is the scorer's largest JavaScript cost. (A polynomial exp was tried:
+ * no faster than Math.exp in V8 on real logits.) -Infinity entries contribute nothing; a NaN or
+ * +Infinity entry gives NaN.
+ */
+export function logSumExpRange(x: Float32Array, off: number, n: number): number {
+  const end = off + n;
+  let m = -Infinity;
+  for (let i = off; i < end; i++) {
+    const v = x[i] as number;
+    if (v > m) m = v;
+  }
+  if (m === -Infinity) return -Infinity;
+  let s = 0;
+  for (let i = off; i < end; i++) s += Math.exp((x[i] as number) - m);
+  return m + Math.log(s);
+}
+
+/** log-softmax of row `x[off .. off + V)` at `token`. */
+function logProbAt(x: Float32Array, off: number, V: number, token: number): number {
+  return (x[off + token] as number) - logSumExpRange(x, off, V);
+}
+
 function eosIds(config: ModelConfig, tokenizer: PreTrainedTokenizer): number[] {
   const e = config.eos_token_id;
   if (Array.isArray(e)) return e;
@@ -190,17 +214,57 @@ export class TransformersLanguageModel implements LanguageModel {
     const logits = out.logits as Tensor;
     const V = (logits.dims as number[])[2] as number;
     const data = logits.data as Float32Array;
-    const scratch = new Float32Array(V);
     return batch.map((seq, b) => {
       const start = from[b] ?? 1;
       if (start < 1) throw new RangeError('score: from must be >= 1 (the first token has no prediction)');
       const res = new Float32Array(Math.max(0, seq.length - start));
       const off = T - seq.length;
-      for (let t = start; t < seq.length; t++) {
-        const pos = off + t - 1;
-        logSoftmaxInto(data.subarray((b * T + pos) * V, (b * T + pos + 1) * V), scratch);
-        res[t - start] = scratch[seq[t] as number] as number;
+      for (let t = start; t < seq.length; t++) res[t - start] = logProbAt(data, (b * T + off + t - 1) * V, V, seq[t] as number);
+      return res;
+    });
+  }
+
+  /**
+   * Prompt sharing (LanguageModel.extend): the continuations are appended to the left-padded cache
+   * right-padded (mask 0 on pads), so every real token keeps its position (position_ids derive from
+   * the mask) and never sees a pad (pads come after it). Only tokens 0..len-2 of each continuation
+   * are fed: their logits predict tokens 1..len-1. Padding may make the batch longer than the
+   * context while every row's real tokens fit: positions derive from the mask, so models whose
+   * attention mask is built at run time (the bundled GPT-2 exports) accept it; one with a fixed-size
+   * causal-mask buffer fails loudly, and the ranking scorer then recomputes that batch.
+   */
+  async extend(cache: KvCache, continuations: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    const c = cache as TransformersKvCache;
+    if (continuations.length !== c.rows) throw new Error(`extend got ${continuations.length} continuations for ${c.rows} cache rows`);
+    const M = continuations.reduce((m, r) => Math.max(m, r.length - 1), 0);
+    if (M === 0) return continuations.map(() => new Float32Array(0));
+    const L = c.length + M;
+    const ids = new Array<number>(c.rows * M).fill(this.pad);
+    const mask = new Uint8Array(c.rows * L);
+    continuations.forEach((row, r) => {
+      const cached = c.mask.subarray(r * c.length, (r + 1) * c.length);
+      // Every real token must have a position the model knows; padding may exceed the context.
+      const used = cached.reduce((n, v) => n + v, 0) + row.length - 1;
+      if (used > this.contextLength) throw new RangeError(`extend: row ${r} would hold ${used} tokens; the context is ${this.contextLength}`);
+      mask.set(cached, r * L);
+      for (let j = 0; j < row.length - 1; j++) {
+        ids[r * M + j] = row[j] as number;
+        mask[r * L + c.length + j] = 1;
       }
+    });
+    const out = await this.forward({
+      input_ids: int64(ids, [c.rows, M]),
+      attention_mask: int64(mask, [c.rows, L]),
+      // As in step: passed as `past_key_values` so transformers.js slices the derived position_ids.
+      past_key_values: c.entries as unknown as Tensor,
+    });
+    for (const [k, v] of Object.entries(out)) if (k !== 'logits' && isGpu(v)) v.dispose();
+    const logits = out.logits as Tensor;
+    const V = (logits.dims as number[])[2] as number;
+    const data = logits.data as Float32Array;
+    return continuations.map((row, r) => {
+      const res = new Float32Array(Math.max(0, row.length - 1));
+      for (let j = 0; j < res.length; j++) res[j] = logProbAt(data, (r * M + j) * V, V, row[j + 1] as number);
       return res;
     });
   }

@@ -13,20 +13,11 @@ import { assertSameTokenizer, lm, resolveModel, rm } from './nodeModels.ts';
  * R* and the breakdowns (margin_histogram, calibration_bins, by_length, by_ref_logratio,
  * skipped_pairs, pair_details; see core/metrics/report.ts) are additions.
  */
-export type RankOutput = {
-  n: number;
-  accuracy: number;
-  ties: number;
-  truncated: number;
-  skipped: number;
-  ci95: [number, number];
-  ece: number;
+export type RankOutput = RankReport & {
   scorer: string;
   invalid_lines: { line: number; message: string }[];
-  idealized_accuracy?: number;
-  alignment_gap?: number;
   pairs: { id: string; chosen: number; rejected: number; margin: number }[];
-} & Omit<RankReport, 'n' | 'accuracy' | 'ties' | 'truncated' | 'skipped' | 'ci95' | 'ece' | 'idealized_accuracy' | 'alignment_gap'>;
+};
 
 /** A file's text, streamed: gunzipped when it ends in .gz; bytes that are not UTF-8 become U+FFFD. */
 function textChunks(file: string): AsyncGenerator<string> {

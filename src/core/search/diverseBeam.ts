@@ -15,32 +15,19 @@
  * Ties (exact equal scores) go to the lower flat index, which torch.topk leaves unspecified.
  */
 import { topK } from '../math/topk.ts';
-import type { AbortSignalLike } from './abort.ts';
-import { BeamHypotheses, NEG, checkBeamOptions, checkContext, f32, toSequence, type EarlyStopping, type Hypothesis } from './beamHypotheses.ts';
+import type { BeamOptions } from './beam.ts';
+import { BeamHypotheses, NEG, checkBeamOptions, checkContext, f32, toSequence, type Hypothesis } from './beamHypotheses.ts';
 import type { DecodeEvent, HypothesisEvent, RowStep } from './events.ts';
-import { applyProcessors, type LogitsProcessor } from './processors.ts';
+import { applyProcessors } from './processors.ts';
 import type { NextTokenSource, RowDistribution } from './source.ts';
 import { extend, rowStep, tokensOf, traceFor, type TraceNode } from './trace.ts';
 
-export interface DiverseBeamOptions {
-  /** B: beams in all, split into numBeamGroups groups of equal size. */
-  readonly numBeams: number;
+/** Plain beam search's options (numBeams = B beams in all, split into numBeamGroups groups of equal size), plus: */
+export interface DiverseBeamOptions extends BeamOptions {
   /** G >= 2 (one group is plain beam search). */
   readonly numBeamGroups: number;
   /** λ > 0: subtracted from a token's log-prob once per earlier group's beam that chose it this step. */
   readonly diversityPenalty: number;
-  readonly maxNewTokens: number;
-  /** @default 1 */
-  readonly lengthPenalty?: number;
-  /** @default false */
-  readonly earlyStopping?: EarlyStopping;
-  /** @default 1 */
-  readonly numReturnSequences?: number;
-  /** Applied in order to a copy of each row's log-probs, before the diversity penalty (as on the Hub). */
-  readonly processors?: readonly LogitsProcessor[];
-  /** Top tokens reported per row and step. @default 10 */
-  readonly topK?: number;
-  readonly signal?: AbortSignalLike;
   /** Token fed to the rows of finished groups; HF's pad_token_id, which defaults to eos[0]. */
   readonly padTokenId?: number;
 }

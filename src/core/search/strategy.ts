@@ -7,7 +7,7 @@ import type { LanguageModel, SequenceRewardModel } from '../model/types.ts';
 import { buildChain, chainFromHf, type HfSamplingOptions, type SamplerSpec } from '../sampling/chain.ts';
 import type { AbortSignalLike } from './abort.ts';
 import { args } from './args.ts';
-import { beamSearch } from './beam.ts';
+import { beamSearch, type BeamOptions } from './beam.ts';
 import { bestOfN, rejectionSampling } from './bestOfN.ts';
 import { diverseBeamSearch } from './diverseBeam.ts';
 import type { DecodeEvent } from './events.ts';
@@ -143,26 +143,22 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
   const maxNewTokens = c.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS;
   const source = new ModelSource(m.policy, guidanceFor(spec, m));
   const common = { maxNewTokens, signal, seed: c.seed ?? 0, topK: spec.traceTopK ?? 10 };
+  const beamOptions = (): BeamOptions => ({
+    ...common,
+    numBeams: c.num_beams ?? 4,
+    lengthPenalty: c.length_penalty ?? 1,
+    earlyStopping: c.early_stopping ?? false,
+    numReturnSequences: c.num_return_sequences ?? 1,
+    processors: processorsOf(spec, prompt.length, m.policy.eosTokenIds),
+  });
   switch (spec.strategy) {
     case 'beam':
-      return beamSearch(source, prompt, {
-        ...common,
-        numBeams: c.num_beams ?? 4,
-        lengthPenalty: c.length_penalty ?? 1,
-        earlyStopping: c.early_stopping ?? false,
-        numReturnSequences: c.num_return_sequences ?? 1,
-        processors: processorsOf(spec, prompt.length, m.policy.eosTokenIds),
-      });
+      return beamSearch(source, prompt, beamOptions());
     case 'diverse_beam':
       return diverseBeamSearch(source, prompt, {
-        ...common,
-        numBeams: c.num_beams ?? 4,
+        ...beamOptions(),
         numBeamGroups: c.num_beam_groups ?? 2,
         diversityPenalty: c.diversity_penalty ?? 1,
-        lengthPenalty: c.length_penalty ?? 1,
-        earlyStopping: c.early_stopping ?? false,
-        numReturnSequences: c.num_return_sequences ?? 1,
-        processors: processorsOf(spec, prompt.length, m.policy.eosTokenIds),
       });
     case 'args':
       return args(source, m.rewardModel as SequenceRewardModel, prompt, {

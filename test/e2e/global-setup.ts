@@ -10,8 +10,10 @@ import type { TestProject } from 'vitest/node';
 import { serveStatic } from './static-server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT = fileURLToPath(new URL('../../.e2e/dist', import.meta.url));
-const OUT_SUB = fileURLToPath(new URL('../../.e2e/dist-sub', import.meta.url));
+// E2E_OUT lets several e2e runs share a checkout without overwriting each other's builds.
+const E2E_DIR = fileURLToPath(new URL(`../../${process.env.E2E_OUT ?? '.e2e'}/`, import.meta.url));
+const OUT = `${E2E_DIR}dist`;
+const OUT_SUB = `${E2E_DIR}dist-sub`;
 
 declare module 'vitest' {
   export interface ProvidedContext {

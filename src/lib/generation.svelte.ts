@@ -36,6 +36,9 @@ export class GenerationState {
   tokenTexts = $state.raw<Record<number, string>>({});
   /** Index of the token whose step the inspector shows. */
   selected = $state<number | null>(null);
+  /** The request of the latest run (for exports) and its wall time once done. */
+  run = $state.raw<GenerateRun | null>(null);
+  elapsedMs = $state(0);
   private runId: number | null = null;
 
   constructor(private readonly client: InferenceClient) {
@@ -72,6 +75,8 @@ export class GenerationState {
     this.steps = [];
     this.tokenTexts = {};
     this.finishReason = '';
+    this.run = run;
+    this.elapsedMs = 0;
     this.status = 'loading';
     try {
       await this.client.load(run.policy);
@@ -97,6 +102,7 @@ export class GenerationState {
       });
       this.runId = handle.id;
       await handle.done;
+      this.elapsedMs = performance.now() - t0;
       if (this.runId === handle.id) {
         this.runId = null;
         this.status = 'idle';

@@ -41,8 +41,12 @@ export class TradeoffState {
   selected = $state<number | null>(null);
   running = $state(false);
   error = $state('');
+  /** The live multi-objective slider (its own runs, independent of the sweep). */
+  readonly live: LiveMixState;
 
-  constructor(private readonly client: InferenceClient) {}
+  constructor(private readonly client: InferenceClient) {
+    this.live = new LiveMixState(client);
+  }
 
   async run(policy: string, prompt: string, maxNewTokens: number, seed: number): Promise<void> {
     this.running = true;
@@ -65,6 +69,69 @@ export class TradeoffState {
       this.error = e instanceof Error ? e.message : String(e);
     } finally {
       this.running = false;
+    }
+  }
+}
+
+/**
+ * The multi-objective slider: GenARM with weights (1 − λ, λ) on the positivity and conciseness ARMs,
+ * re-decoded as λ moves. Same prompt and seed each time, so only the mix changes the output; a new
+ * position cancels the run still streaming for the old one (its late events are dropped).
+ */
+export class LiveMixState {
+  lambda = $state(0.5);
+  beta = $state(0.5);
+  text = $state('');
+  stats = $state.raw<SequenceStats | null>(null);
+  /** λ of the text shown (it lags `lambda` while a decode streams). */
+  shownLambda = $state<number | null>(null);
+  running = $state(false);
+  error = $state('');
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private current: number | null = null;
+
+  constructor(private readonly client: InferenceClient) {}
+
+  /** Called on every slider move; decodes after a short pause so dragging does not queue runs. */
+  schedule(base: { policy: string; prompt: string; maxNewTokens: number; seed: number }, delayMs = 120): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.decode(base), delayMs);
+  }
+
+  async decode(base: { policy: string; prompt: string; maxNewTokens: number; seed: number }): Promise<void> {
+    const lambda = this.lambda;
+    if (this.current !== null) void this.client.cancel(this.current).catch(() => undefined);
+    const run = sweepRun('mix', lambda, { ...base, samples: 1 });
+    const spec = { ...run.spec, beta: this.beta, config: { ...run.spec.config, num_return_sequences: 1 } };
+    this.error = '';
+    this.running = true;
+    let text = '';
+    try {
+      await this.client.load(base.policy);
+      const handle = this.client.generate({ ...run, spec }, ({ event, texts }) => {
+        if (handle.id !== this.current) return;
+        if (event.type === 'step') {
+          text += texts[0] ?? '';
+          this.text = text;
+          this.shownLambda = lambda;
+        } else {
+          const seq = event.sequences[0];
+          if (seq) {
+            this.text = texts[0] ?? text;
+            this.stats = sequenceStats(seq, this.text);
+          }
+        }
+      });
+      this.current = handle.id;
+      this.stats = null;
+      await handle.done;
+      if (this.current === handle.id) {
+        this.current = null;
+        this.running = false;
+      }
+    } catch (e) {
+      this.running = false;
+      this.error = e instanceof Error ? e.message : String(e);
     }
   }
 }

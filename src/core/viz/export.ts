@@ -1,0 +1,99 @@
+/**
+ * What the playground exports: a run's results as JSON (the CLI's `generate --json` shape plus the
+ * run that made it, so a file can be re-run) and as CSV tables (one row per token or per sequence,
+ * RFC 4180 quoting). Pure: the page only turns these strings into downloads.
+ */
+import type { SequenceResult } from '../search/events.ts';
+import { conciseness, positivity } from '../reward/oracle.ts';
+
+/** One CSV field: quoted when it holds a comma, quote, CR or LF (quotes doubled); numbers as JS prints them. */
+export function csvField(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : String(v);
+  // A leading = + - @ would make spreadsheets evaluate the cell: prefix text cells with a quote (OWASP CSV injection).
+  const safe = typeof v === 'string' && /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** A CSV document (CRLF line ends, header first). */
+export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+export interface ExportedSequence {
+  readonly result: SequenceResult;
+  readonly text: string;
+}
+
+/** Every reward key that occurs in the sequences' steps, sorted (CSV columns). */
+function rewardKeys(seqs: readonly ExportedSequence[]): string[] {
+  const keys = new Set<string>();
+  for (const s of seqs) for (const t of s.result.steps) for (const k of Object.keys(t.rewards)) keys.add(k);
+  return [...keys].sort();
+}
+
+/**
+ * One row per generated token of every sequence: rank of the sequence, position, id, text, the
+ * policy's log-prob, the decoded-from log-prob, and each reward source's token reward.
+ */
+export function tokensCsv(seqs: readonly ExportedSequence[], tokenText: (id: number) => string): string {
+  const keys = rewardKeys(seqs);
+  const rows: unknown[][] = [];
+  seqs.forEach((s, rank) =>
+    s.result.steps.forEach((t, i) =>
+      rows.push([rank, i, t.tokenId, tokenText(t.tokenId), t.logprob, t.combinedLogprob, ...keys.map((k) => t.rewards[k])]),
+    ),
+  );
+  return toCsv(['sequence', 'position', 'token_id', 'token', 'logprob', 'combined_logprob', ...keys.map((k) => `reward:${k}`)], rows);
+}
+
+/** One row per returned sequence with its score, finish reason and oracle rewards. */
+export function sequencesCsv(seqs: readonly ExportedSequence[]): string {
+  return toCsv(
+    ['rank', 'text', 'score', 'finish_reason', 'group', 'tokens', 'sequence_reward', 'oracle_positivity', 'oracle_conciseness'],
+    seqs.map((s, i) => [i, s.text, s.result.score, s.result.finishReason, s.result.group, s.result.tokenIds.length, s.result.reward, positivity(s.text), conciseness(s.text)]),
+  );
+}
+
+/**
+ * The `generate --json` shape (DESIGN §4) for a run made in the browser, plus `run` (the request,
+ * enough to reproduce it) and `url` (the state URL).
+ */
+export function generationJson(args: {
+  run: unknown;
+  url?: string;
+  strategy: string;
+  promptTokenIds?: readonly number[];
+  sequences: readonly ExportedSequence[];
+  device: string;
+  elapsedMs?: number;
+}): string {
+  const tokens = args.sequences.reduce((a, s) => a + s.result.tokenIds.length, 0);
+  return JSON.stringify(
+    {
+      strategy: args.strategy,
+      ...(args.promptTokenIds ? { prompt_token_ids: args.promptTokenIds } : {}),
+      sequences: args.sequences.map((s) => ({
+        token_ids: s.result.tokenIds,
+        text: s.text,
+        score: s.result.score,
+        group: s.result.group,
+        finish_reason: s.result.finishReason,
+        ...(s.result.reward !== undefined ? { reward: s.result.reward } : {}),
+        steps: s.result.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: t.rewards, combined_logprob: t.combinedLogprob })),
+      })),
+      meta: { device: args.device, ...(args.elapsedMs !== undefined ? { elapsed_ms: Math.round(args.elapsedMs) } : {}), tokens_generated: tokens },
+      run: args.run,
+      ...(args.url ? { url: args.url } : {}),
+    },
+    (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
+    2,
+  );
+}
+
+/** A file name for an export: `decoding-lab-<what>-<YYYYMMDD-HHMMSS>.<ext>` (local time). */
+export function exportName(what: string, ext: string, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `decoding-lab-${what.replace(/[^a-z0-9_-]+/gi, '-').toLowerCase()}-${stamp}.${ext}`;
+}

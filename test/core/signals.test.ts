@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scaleSignal, signalValue } from '../../src/core/viz/signals.ts';
+import { oracleContributions, scaleSignal, signalValue } from '../../src/core/viz/signals.ts';
+import { positivity } from '../../src/core/reward/oracle.ts';
 import type { RowStep } from '../../src/core/search/events.ts';
 
 const step = (logprob: number, combined: number, rewards: Record<string, number> = {}): RowStep => ({
@@ -18,5 +19,15 @@ describe('token signals', () => {
     expect(scaleSignal([-4, -2, 0], 'logprob')).toEqual([-1, 0, 1]);
     expect(scaleSignal([-1, -1], 'logprob')).toEqual([0, 0]);
     expect(scaleSignal([NaN], 'reward')).toEqual([NaN]);
+  });
+
+  it('credits oracle positivity to the token that completes a word, and sums to what the tokens added', () => {
+    // AFINN: good +3, great +3, bad -3. "gre"+"at" completes "great" on the second token.
+    const texts = [' good', ' gre', 'at', ' day', ' not', ' bad'];
+    const c = oracleContributions('It was', texts);
+    expect(c).toEqual([3, 0, 3, 0, 0, -3]);
+    expect(c.reduce((a, b) => a + b, 0)).toBe(positivity('It was' + texts.join('')) - positivity('It was'));
+    // A word that spans the prompt boundary: "goo" + "d" completes "good".
+    expect(oracleContributions('so goo', ['d'])).toEqual([3]);
   });
 });

@@ -3,14 +3,34 @@
  * diverging colour scale (0 = neutral).
  */
 import type { RowStep } from '../search/events.ts';
+import { positivity } from '../reward/oracle.ts';
 
-export type TokenSignal = 'shift' | 'reward' | 'logprob';
+export type TokenSignal = 'shift' | 'reward' | 'logprob' | 'oracle';
 
 export const SIGNAL_INFO: Record<TokenSignal, { label: string; explain: string }> = {
   shift: { label: 'Guidance shift', explain: 'combined log-prob − base log-prob of the chosen token: how much the reward moved it' },
   reward: { label: 'Token reward', explain: 'the reward source’s token reward (ARM log-prob, or log π_tuned − log π_ref)' },
   logprob: { label: 'Base log-prob', explain: 'log-probability of the token under the policy alone' },
+  oracle: { label: 'Oracle contribution', explain: 'how much appending the token changed the oracle positivity (AFINN) of the text so far' },
 };
+
+/**
+ * Per-token change of the oracle positivity: value(i) = positivity(prompt + t0..ti) − positivity(prompt + t0..t(i−1)).
+ * Words are scored when complete, so a word split over tokens is credited to the token that completes
+ * it (and corrected if a later token turns it into another word). The sum over tokens is the
+ * positivity the generated tokens added to the prompt.
+ */
+export function oracleContributions(prompt: string, texts: readonly string[]): number[] {
+  let text = prompt;
+  let before = positivity(text);
+  return texts.map((t) => {
+    text += t;
+    const after = positivity(text);
+    const d = after - before;
+    before = after;
+    return d;
+  });
+}
 
 /** The raw value of a signal for one step (NaN when the step has none, e.g. no reward source). */
 export function signalValue(step: RowStep, signal: TokenSignal): number {
@@ -23,6 +43,8 @@ export function signalValue(step: RowStep, signal: TokenSignal): number {
     }
     case 'logprob':
       return step.logprob;
+    case 'oracle':
+      return NaN; // needs the text: see oracleContributions
   }
 }
 

@@ -1,0 +1,174 @@
+/**
+ * `npm run screenshots`: builds the site, serves it on localhost, drives each view of the playground
+ * in Debian's Chromium with real runs on the bundled models, and saves what a user sees at 1280×720
+ * (light and dark) and at phone width (390×844) into screenshots/ (not committed).
+ *
+ *   npm run screenshots [-- --out DIR] [-- --only generate,ranking]
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import { chromium, type Page } from 'playwright-core';
+import { serveStatic } from './static-server.ts';
+import { CHROMIUM } from './browser.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const argv = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const OUT = path.resolve(ROOT, opt('out') ?? 'screenshots');
+const ONLY = opt('only')?.split(',');
+const SITE = path.join(ROOT, '.e2e-shots', 'dist');
+const PROMPT = 'The state of the Union is';
+
+const idle = (page: Page) => page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 240_000 });
+
+/** Shows a view: a tab when the app has tabs, else the section scrolled to the top of the viewport. */
+async function show(page: Page, view: string, section: string): Promise<void> {
+  const tab = page.locator(`[data-testid="tab-${view}"]`);
+  if (await tab.count()) await tab.click();
+  const el = page.locator(section).first();
+  await el.waitFor({ timeout: 30_000 });
+  await el.evaluate((e) => e.scrollIntoView({ block: 'start' }));
+}
+
+interface Shot {
+  readonly name: string;
+  run(page: Page): Promise<void>;
+}
+
+const SHOTS: readonly Shot[] = [
+  {
+    name: 'generate',
+    async run(page) {
+      await show(page, 'generate', 'form');
+      await page.getByTestId('prompt').fill(PROMPT);
+      await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('generate').click();
+      await idle(page);
+      await page.locator('[data-testid="output"] .tok').nth(4).click();
+      await show(page, 'generate', 'form');
+    },
+  },
+  {
+    name: 'step-inspector',
+    async run(page) {
+      await show(page, 'generate', '[data-testid="inspector"]');
+    },
+  },
+  {
+    name: 'beam-tree',
+    async run(page) {
+      await show(page, 'generate', 'form');
+      await page.getByTestId('preset').selectOption('Diverse beams');
+      await page.getByTestId('generate').click();
+      await idle(page);
+      await show(page, 'generate', '[data-testid="sequences"]');
+    },
+  },
+  {
+    name: 'compare',
+    async run(page) {
+      await show(page, 'generate', 'form');
+      await page.getByTestId('strategy').selectOption('greedy');
+      await page.getByTestId('max-new-tokens').fill('20');
+      await show(page, 'compare', '[data-testid="compare"]');
+      await page.getByTestId('compare-add').click();
+      await show(page, 'generate', 'form');
+      await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('max-new-tokens').fill('20');
+      await show(page, 'compare', '[data-testid="compare"]');
+      await page.getByTestId('compare-add').click();
+      await page.getByTestId('compare-run').click();
+      await page.locator('[data-testid="compare-column"] dl').nth(1).waitFor({ timeout: 120_000 });
+      await show(page, 'compare', '[data-testid="compare"]');
+    },
+  },
+  {
+    name: 'tradeoffs',
+    async run(page) {
+      await show(page, 'tradeoffs', '[data-testid="tradeoff"]');
+      await page.getByTestId('sweep-samples').fill('6');
+      await page.getByTestId('sweep-run').click();
+      await page.locator('[data-testid="sweep-plot"] g.pt').nth(5).waitFor({ timeout: 240_000 });
+      await page.locator('[data-testid="sweep-plot"] g.pt circle').nth(3).click();
+      await show(page, 'tradeoffs', '[data-testid="tradeoff"]');
+    },
+  },
+  {
+    name: 'multi-objective',
+    async run(page) {
+      await show(page, 'tradeoffs', '[data-testid="live-mix"]');
+      await page.getByTestId('live-lambda').fill('0.25');
+      await page.locator('[data-testid="live-text"][data-lambda="0.25"][data-running="false"]').waitFor({ timeout: 120_000 });
+      await show(page, 'tradeoffs', '[data-testid="live-mix"]');
+    },
+  },
+  {
+    name: 'ranking',
+    async run(page) {
+      await show(page, 'ranking', '[data-testid="rank-run"]');
+      await page.getByTestId('rank-scorer').selectOption('implicit');
+      await page.getByTestId('rank-limit').fill('120');
+      await page.getByTestId('rank-run').click();
+      await page.getByTestId('rank-accuracy').waitFor({ timeout: 240_000 });
+      await show(page, 'ranking', '[data-testid="rank-accuracy"]');
+    },
+  },
+  {
+    name: 'models',
+    async run(page) {
+      await show(page, 'models', '[data-testid="models"]');
+    },
+  },
+];
+
+async function main(): Promise<void> {
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  await build({ root: ROOT, logLevel: 'warn', base: '/', build: { outDir: SITE, emptyOutDir: true } });
+  process.env.NODE_ENV = nodeEnv;
+  const server = await serveStatic(SITE);
+  mkdirSync(OUT, { recursive: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-gpu'] });
+  const failures: string[] = [];
+  try {
+    for (const [variant, viewport, scheme] of [
+      ['', { width: 1280, height: 720 }, 'light'],
+      ['-dark', { width: 1280, height: 720 }, 'dark'],
+      ['-phone', { width: 390, height: 844 }, 'light'],
+    ] as const) {
+      const context = await browser.newContext({ viewport, colorScheme: scheme, deviceScaleFactor: 1 });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => failures.push(`${variant || 'light'}: ${String(e)}`));
+      await page.goto(`${server.url}?device=wasm`);
+      await page.locator('[data-testid="device"][data-device="wasm"]').waitFor({ timeout: 60_000 });
+      for (const shot of SHOTS) {
+        if (ONLY && !ONLY.includes(shot.name)) continue;
+        if (variant && !['generate', 'beam-tree', 'ranking', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
+        try {
+          await shot.run(page);
+          await page.waitForTimeout(300);
+          const file = path.join(OUT, `${shot.name}${variant}.png`);
+          await page.screenshot({ path: file });
+          console.log(file);
+        } catch (e) {
+          failures.push(`${shot.name}${variant}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+        }
+      }
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  if (failures.length) {
+    console.error(`\n${failures.length} screenshot(s) failed:\n${failures.join('\n')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

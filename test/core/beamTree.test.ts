@@ -27,4 +27,12 @@ describe('beam tree layout', () => {
     expect([...pathOf(t, [1, 0])].sort()).toEqual(['0:0', '1:h0', 'p']);
     expect([...pathOf(t, [2, 4])].sort()).toEqual(['0:1', '1:1', 'p']);
   });
+  it('gives each node of diverse beam search the Hamming penalty it paid: λ × earlier groups choosing its token', () => {
+    // 3 groups of one beam; groups 0 and 1 both choose token 7, group 2 chooses 7 too: penalties 0, λ, 2λ
+    const ev: StepEvent[] = [{ type: 'step', step: 0, rows: [row(0, 0, 7, -1, 0), row(1, 0, 7, -2, 1), row(2, 0, 7, -3, 2)] }];
+    const ev2: StepEvent[] = [{ type: 'step', step: 0, rows: [row(0, 0, 7, -1, 0), row(1, 0, 8, -2, 1), row(2, 0, 7, -3, 2)] }];
+    expect(buildBeamTree(ev, 0.5).nodes.slice(1).map((n) => n.penalty)).toEqual([0, 0.5, 1]);
+    expect(buildBeamTree(ev2, 0.5).nodes.slice(1).map((n) => n.penalty)).toEqual([0, 0, 0.5]);
+    expect(buildBeamTree(ev).nodes[1]?.penalty).toBeUndefined(); // plain beam search: no penalty
+  });
 });

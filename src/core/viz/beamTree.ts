@@ -15,6 +15,13 @@ export interface TreeNode {
   readonly score: number;
   readonly kind: 'prompt' | 'running' | 'finished' | 'pruned';
   readonly parentId: string | null;
+  /** The token's log-probability under the policy (running rows). */
+  readonly logprob?: number;
+  /**
+   * Diverse beam search: the Hamming diversity penalty this token paid, λ × the number of rows of
+   * earlier groups that chose the same token at this step (Vijayakumar et al.; 0 for group 0).
+   */
+  readonly penalty?: number;
 }
 
 export interface BeamTree {
@@ -24,17 +31,20 @@ export interface BeamTree {
   readonly rows: number;
 }
 
-export function buildBeamTree(steps: readonly StepEvent[]): BeamTree {
+/** `diversityPenalty` (λ) is the run's diversity_penalty; with it, nodes carry the penalty they paid. */
+export function buildBeamTree(steps: readonly StepEvent[], diversityPenalty = 0): BeamTree {
   const nodes: TreeNode[] = [{ id: 'p', step: -1, slot: 0, group: 0, tokenId: -1, score: 0, kind: 'prompt', parentId: null }];
   let prevIds: string[] = [];
   let rows = 1;
   steps.forEach((ev, k) => {
     const parentOf = (r: number) => (k === 0 ? 'p' : (prevIds[r] ?? 'p'));
     const ids: string[] = [];
+    const penalty = (group: number, tokenId: number) =>
+      diversityPenalty > 0 ? diversityPenalty * ev.rows.filter((o) => o.group < group && o.tokenId === tokenId).length : undefined;
     ev.rows.forEach((r, i) => {
       const id = `${k}:${i}`;
       ids[r.row] = id;
-      nodes.push({ id, step: k, slot: i, group: r.group, tokenId: r.tokenId, score: r.score, kind: 'running', parentId: parentOf(r.parent) });
+      nodes.push({ id, step: k, slot: i, group: r.group, tokenId: r.tokenId, score: r.score, kind: 'running', parentId: parentOf(r.parent), logprob: r.logprob, penalty: penalty(r.group, r.tokenId) });
     });
     (ev.hypotheses ?? []).forEach((h, j) => {
       nodes.push({
@@ -46,6 +56,7 @@ export function buildBeamTree(steps: readonly StepEvent[]): BeamTree {
         score: h.score,
         kind: h.kind,
         parentId: parentOf(h.row),
+        penalty: penalty(h.group, h.tokenIds[h.tokenIds.length - 1] ?? -1),
       });
     });
     rows = Math.max(rows, ev.rows.length + (ev.hypotheses?.length ?? 0));

@@ -24,6 +24,8 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
                      alpha, so idealized accuracy R* (Chen et al. Eq. 3, with --beta) is reported
                      anyway; its JSON says alpha_source: data | default | mixed
     --batch-size N   pairs per batch (default 8); each prompt runs once for both responses
+    --chat-template  render prompt and responses through the tokenizer's chat template first
+    --token-scores   with --json: each pair gets chosen_tokens/rejected_tokens ({id, text, score})
     --json adds breakdowns: margin_histogram, calibration_bins, by_length, by_ref_logratio,
       skipped_pairs, pair_details
   decoding-lab bench [--json]

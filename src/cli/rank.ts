@@ -1,22 +1,33 @@
 /** `decoding-lab rank`: ranking accuracy of a model or reward model on a preference dataset (DESIGN §4). */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { DatasetError, decodeUtf8, readDataset } from '../core/data/preferences.ts';
+import { DatasetError, decodeUtf8, readDataset, type PreferencePair } from '../core/data/preferences.ts';
 import { rankingReport, type RankReport } from '../core/metrics/report.ts';
 import { SCORERS, scorePairs, type ScorerKind, type ScorerModels } from '../core/metrics/scorePairs.ts';
 import type { Tokenizer } from '../core/model/types.ts';
+import { applyChatTemplate, chatTemplaterOf } from '../core/data/chatTemplate.ts';
+import { scorePairTokens } from '../core/metrics/tokenScores.ts';
 import { UsageError, type Parsed } from './args.ts';
 import { assertSameTokenizer, lm, resolveModel, rm } from './nodeModels.ts';
+
+/** One response token with its per-token score (`--token-scores`); score is null for the sequence scorer. */
+export interface TokenOut {
+  id: number;
+  text: string;
+  score: number | null;
+}
 
 /**
  * The contract's fields (DESIGN §4: n … ece, pairs) keep their meaning; `scorer`, `invalid_lines`,
  * R* and the breakdowns (margin_histogram, calibration_bins, by_length, by_ref_logratio,
- * skipped_pairs, pair_details; see core/metrics/report.ts) are additions.
+ * skipped_pairs, pair_details; see core/metrics/report.ts) are additions, and so are
+ * `chat_template` and, with `--token-scores`, each pair's `chosen_tokens`/`rejected_tokens`.
  */
 export type RankOutput = RankReport & {
   scorer: string;
   invalid_lines: { line: number; message: string }[];
-  pairs: { id: string; chosen: number; rejected: number; margin: number }[];
+  pairs: { id: string; chosen: number; rejected: number; margin: number; chosen_tokens?: TokenOut[]; rejected_tokens?: TokenOut[] }[];
+  chat_template?: boolean;
 };
 
 /** A file's text, streamed: gunzipped when it ends in .gz; bytes that are not UTF-8 become U+FFFD. */
@@ -24,6 +35,13 @@ function textChunks(file: string): AsyncGenerator<string> {
   const raw = createReadStream(file);
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   return decodeUtf8(stream as AsyncIterable<Uint8Array>);
+}
+
+/** Maps in order, one call at a time (model calls are not run concurrently). */
+async function sequential<T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const x of xs) out.push(await f(x));
+  return out;
 }
 
 export async function rank(p: Parsed): Promise<RankOutput> {
@@ -72,7 +90,20 @@ export async function rank(p: Parsed): Promise<RankOutput> {
   for (const err of data.errors.slice(0, 20)) process.stderr.write(`decoding-lab: warning: ${file} line ${err.line}: ${err.message} (skipped)\n`);
   if (data.errors.length > 20) process.stderr.write(`decoding-lab: warning: ${data.errors.length - 20} more invalid lines skipped\n`);
   const beta = (p.beta as number | undefined) ?? (kind === 'implicit' ? 1 : 0.1);
-  const res = await scorePairs(data.pairs, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize });
+  let transform: ((pair: PreferencePair) => PreferencePair) | undefined;
+  if (p.chat_template) {
+    const t = chatTemplaterOf(tokenizer);
+    const owner = ids.find((x) => x !== rmId) ?? rmId;
+    if (!t) throw new UsageError(`--chat-template: the tokenizer of ${owner} has no chat template (no "chat_template" in its tokenizer_config.json); leave out --chat-template`);
+    transform = (pair) => applyChatTemplate(pair, t);
+  }
+  const res = await scorePairs(data.pairs, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize, transform });
+  const tokens = async (index: number) => {
+    const pair = data.pairs[index] as PreferencePair;
+    const t = await scorePairTokens(pair, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, transform });
+    const out = (r: typeof t.chosen): TokenOut[] => r.ids.map((tid, i) => ({ id: tid, text: r.texts[i] as string, score: t.perToken ? (r.values[i] as number) : null }));
+    return { chosen_tokens: out(t.chosen), rejected_tokens: out(t.rejected) };
+  };
   const { n, accuracy, ties, truncated, skipped, ci95, ece, idealized_accuracy, alignment_gap, ...breakdowns } = rankingReport(res, { beta, defaultAlpha: alpha });
   return {
     n,
@@ -85,7 +116,8 @@ export async function rank(p: Parsed): Promise<RankOutput> {
     scorer: kind,
     invalid_lines: data.errors,
     ...(idealized_accuracy !== undefined ? { idealized_accuracy, alignment_gap } : {}),
-    pairs: res.pairs.map((x) => ({ id: x.id, chosen: x.chosen, rejected: x.rejected, margin: x.margin })),
+    pairs: await sequential(res.pairs, async (x) => ({ id: x.id, chosen: x.chosen, rejected: x.rejected, margin: x.margin, ...(p.token_scores ? await tokens(x.index as number) : {}) })),
+    ...(p.chat_template ? { chat_template: true } : {}),
     ...breakdowns,
   };
 }

@@ -3,9 +3,25 @@
  * callback. If the worker dies, every pending request fails with a clear message, a fresh worker is
  * started and re-initialised on the same device choice, and `onRestart` tells the page.
  */
-import type { DeviceChoice, GenerateRun, ModelInfo, ProbeResult, RankJob, RankProgress, Request, Response, TokenEvent } from './protocol.ts';
+import type { BenchOptions, BenchResult } from './protocol.ts';
+import type { DebugAction, DebugResources, Device } from './protocol.ts';
+import type {
+  DeviceChoice,
+  DownloadProgress,
+  GenerateRun,
+  ModelInfo,
+  ModelSource,
+  ProbeResult,
+  RankJob,
+  RankProgress,
+  RegisteredModel,
+  Request,
+  Response,
+  TokenEvent,
+} from './protocol.ts';
 import type { RankReport } from '../core/metrics/report.ts';
-import type { RecordError } from '../core/data/preferences.ts';
+import type { PreferencePair, RecordError } from '../core/data/preferences.ts';
+import type { PairTokenScores } from '../core/metrics/tokenScores.ts';
 
 type Ready = Extract<Response, { type: 'ready' }>;
 type Pending = {
@@ -13,6 +29,7 @@ type Pending = {
   reject: (e: Error) => void;
   onEvent?: (e: TokenEvent) => void;
   onProgress?: (p: RankProgress) => void;
+  onDownload?: (p: DownloadProgress) => void;
 };
 
 export interface RankResult {
@@ -20,6 +37,8 @@ export interface RankResult {
   readonly invalidLines: readonly RecordError[];
   readonly cancelled: boolean;
   readonly pairsRead: number;
+  /** The texts of the first 100 scored pairs (null where unknown), for their token strips (`scorePair`). */
+  readonly texts?: readonly (PreferencePair | null)[];
 }
 type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -28,8 +47,14 @@ export class InferenceClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private device: DeviceChoice | null = null;
+  /** Models the user added (folders, Hugging Face ids), registered again in a restarted worker. */
+  private readonly sources = new Map<string, ModelSource>();
   /** Called after a crashed worker was replaced (the message says what happened). */
   onRestart: ((message: string) => void) | null = null;
+  /** Called when the worker changed device on its own (the WebGPU device was lost: now WASM). */
+  onDevice: ((info: { device: Device; reason: string; notice?: string }) => void) | null = null;
+  /** Called with what the user should know but is not an error (a model fell back to WASM…). */
+  onNotice: ((message: string) => void) | null = null;
   restarts = 0;
 
   constructor(private readonly factory: () => Worker = () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })) {
@@ -53,10 +78,22 @@ export class InferenceClient {
     this.restarts++;
     this.worker = this.start();
     if (this.device) void this.init(this.device).catch(() => {});
+    for (const source of this.sources.values()) void this.send({ type: 'register', source }).done.catch(() => {});
     this.onRestart?.(message);
   }
 
   private receive(r: Response): void {
+    // Device changes and notices concern the whole page, whichever request (if any) caused them.
+    if (r.type === 'device') {
+      this.onDevice?.({ device: r.device, reason: r.reason, ...(r.notice ? { notice: r.notice } : {}) });
+      if (r.notice) this.onNotice?.(r.notice);
+      return;
+    }
+    if (r.type === 'notice') {
+      this.onNotice?.(r.message);
+      return;
+    }
+    if (r.type === 'loaded' && r.notice) this.onNotice?.(r.notice);
     const p = this.pending.get(r.id);
     if (!p) return; // a late message for a request nobody waits for any more
     switch (r.type) {
@@ -65,6 +102,9 @@ export class InferenceClient {
         return;
       case 'progress':
         p.onProgress?.(r.data);
+        return;
+      case 'download':
+        p.onDownload?.(r.data);
         return;
       case 'error': {
         this.pending.delete(r.id);
@@ -90,10 +130,15 @@ export class InferenceClient {
     this.pending.clear();
   }
 
-  private send<T>(body: RequestBody, onEvent?: (e: TokenEvent) => void, onProgress?: (p: RankProgress) => void): { id: number; done: Promise<T> } {
+  private send<T>(
+    body: RequestBody,
+    onEvent?: (e: TokenEvent) => void,
+    onProgress?: (p: RankProgress) => void,
+    onDownload?: (p: DownloadProgress) => void,
+  ): { id: number; done: Promise<T> } {
     const id = this.nextId++;
     const done = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent, onProgress });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent, onProgress, onDownload });
     });
     this.worker.postMessage({ ...body, id } as Request);
     return { id, done };
@@ -104,8 +149,20 @@ export class InferenceClient {
     return this.send<Ready>({ type: 'init', device }).done;
   }
 
-  async load(modelId: string): Promise<{ model: ModelInfo; ms: number }> {
-    return this.send<{ model: ModelInfo; ms: number }>({ type: 'load', modelId }).done;
+  /**
+   * Loads a model (once per device; later calls are instant). `as: 'rm'` loads a sequence reward
+   * model; `dtype` overrides the registered one; `onDownload` gets the bytes read of each file.
+   */
+  async load(modelId: string, opts: { as?: 'lm' | 'rm'; dtype?: string; onDownload?: (p: DownloadProgress) => void } = {}): Promise<{ model: ModelInfo; ms: number }> {
+    const body = { type: 'load' as const, modelId, ...(opts.as ? { as: opts.as } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}) };
+    return this.send<{ model: ModelInfo; ms: number }>(body, undefined, undefined, opts.onDownload).done;
+  }
+
+  /** Adds a picked folder (its Files stay in this browser) or a Hugging Face id to the worker. */
+  async register(source: ModelSource): Promise<RegisteredModel> {
+    const info = await this.send<RegisteredModel>({ type: 'register', source }).done;
+    this.sources.set(info.id, source);
+    return info;
   }
 
   generate(run: GenerateRun, onEvent: (e: TokenEvent) => void): { id: number; done: Promise<void> } {
@@ -116,12 +173,37 @@ export class InferenceClient {
     return this.send<RankResult>({ type: 'rank', job }, undefined, onProgress);
   }
 
+  /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */
+  scorePair(job: RankJob, pair: PreferencePair): Promise<PairTokenScores> {
+    return this.send<PairTokenScores>({ type: 'score-pair', job, pair }).done;
+  }
+
+  /** Runs the benchmark suite in the worker (src/bench/browser.ts calls it; minutes on WASM). */
+  bench(options: BenchOptions = {}): Promise<BenchResult> {
+    return this.send<BenchResult>({ type: 'bench', options }).done;
+  }
+
   cancel(target: number): Promise<boolean> {
     return this.send<boolean>({ type: 'cancel', target }).done;
   }
 
   probe(modelId: string, prompts: string[], greedyTokens = 20): Promise<ProbeResult> {
     return this.send<ProbeResult>({ type: 'probe', modelId, prompts, greedyTokens }).done;
+  }
+
+  /** Fault simulation and resource counts (protocol DebugAction); for tests and the console. */
+  debug<T = unknown>(action: DebugAction): Promise<T> {
+    return this.send<T>({ type: 'debug', action }).done;
+  }
+
+  /** Destroys the WebGPU device, as a driver reset would; the worker moves to WASM. */
+  loseDevice(): Promise<unknown> {
+    return this.debug('lose-device');
+  }
+
+  /** KV caches and GPU buffers the backend adapter holds right now. */
+  resources(): Promise<DebugResources> {
+    return this.debug<DebugResources>('resources');
   }
 
   terminate(): void {

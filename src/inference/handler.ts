@@ -9,9 +9,17 @@ import { decodeUtf8, readDataset } from '../core/data/preferences.ts';
 import { scorePairs, type ScorerModels } from '../core/metrics/scorePairs.ts';
 import { rankingReport } from '../core/metrics/report.ts';
 import { topK } from '../core/math/topk.ts';
-import type { Device, DeviceChoice, ProbeResult, Request, Response } from './protocol.ts';
+import type { Device, DeviceChoice, DownloadProgress, ModelSource, ProbeResult, RegisteredModel, Request, Response } from './protocol.ts';
 import { toWireError } from './protocol.ts';
+import type { DebugAction } from './protocol.ts';
+import type { BenchResult } from './protocol.ts';
+import type { GenerateBaseline } from '../bench/suite.ts';
+import { DeviceLostError, isDeviceLost, isOutOfMemory } from './backends/modelErrors.ts';
+import { tokenizerInfoOf, tokenizerMismatch, type RoleModel } from './compat.ts';
 import { yieldToEventLoop } from './yield.ts';
+import { chatTransform, fetchDatasetUrl, readJobDataset, scoreJob } from './rankJob.ts';
+import { scorePairTokens } from '../core/metrics/tokenScores.ts';
+import type { RankProgress } from './protocol.ts';
 
 export interface LoadedLm {
   readonly model: LanguageModel;
@@ -21,10 +29,47 @@ export interface LoadedLm {
 export interface Backend {
   /** Picks the device for a choice, with a human-readable reason. */
   selectDevice(choice: DeviceChoice): Promise<{ device: Device; reason: string; threads: number; crossOriginIsolated: boolean }>;
-  loadLanguageModel(id: string, device: Device): Promise<LoadedLm>;
-  loadSequenceRewardModel(id: string, device: Device): Promise<SequenceRewardModel>;
+  /** `onProgress` gets the bytes read of each file (the Models view's progress bar). */
+  loadLanguageModel(id: string, device: Device, onProgress?: (p: DownloadProgress) => void): Promise<LoadedLm>;
+  loadSequenceRewardModel(id: string, device: Device, onProgress?: (p: DownloadProgress) => void): Promise<SequenceRewardModel>;
+  /** Registers a picked folder or a Hugging Face id (src/inference/sources.ts). */
+  register?(source: ModelSource): Promise<RegisteredModel>;
+  /** Sets the dtype the next load of `id` uses; true when it changed. */
+  setDtype?(id: string, dtype: string): boolean;
+  /** Where a model comes from, for messages ("bundled", "local folder", …). */
+  sourceLabel?(id: string): string;
   /** Fetches a file of the site (bundled datasets), relative to <base>models/. */
   fetch(path: string): Promise<globalThis.Response>;
+  /**
+   * Resolves with a reason when the WebGPU device the models run on is lost (a driver reset, or the
+   * `lose-device` debug action); undefined while there is none yet. Asked after each WebGPU load.
+   */
+  deviceLost?(): Promise<string> | undefined;
+  /** The `debug` request: fault simulation and live resource counts. */
+  debug?(action: DebugAction): Promise<unknown>;
+  /**
+   * The `bench` request's reference: transformers.js `generate()` on its own copy of model `id` on
+   * `device` (src/bench/baseline.ts, imported dynamically by the worker).
+   */
+  loadGenerateBaseline?(id: string, device: Device): Promise<{ generate: GenerateBaseline; dispose(): Promise<void> }>;
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** The models a request uses, by kind (reloaded on WASM after a device loss or out-of-memory). */
+function modelsOf(req: Request): { lm: string[]; rm: string[] } {
+  const ids = (...xs: (string | undefined)[]) => xs.filter((x): x is string => !!x);
+  switch (req.type) {
+    case 'generate':
+      return { lm: ids(req.run.policy, ...(req.run.arms ?? []), req.run.tuned, req.run.ref), rm: ids(req.run.rewardModel) };
+    case 'rank':
+      return { lm: ids(req.job.policy, req.job.tuned, req.job.ref, req.job.arm), rm: ids(req.job.rewardModel) };
+    case 'load':
+      return (req as { as?: string }).as === 'rm' ? { lm: [], rm: [req.modelId] } : { lm: [req.modelId], rm: [] };
+    case 'probe':
+      return { lm: [req.modelId], rm: [] };
+    default:
+      return { lm: [], rm: [] };
+  }
 }
 
 /** Reads a byte stream chunk by chunk (ReadableStream is not async-iterable in every browser). */
@@ -46,6 +91,13 @@ export class Handler {
   private readonly models = new Map<string, Promise<LoadedLm>>();
   private readonly rewardModels = new Map<string, Promise<SequenceRewardModel>>();
   private readonly running = new Map<number, AbortController>();
+  /** Why the WebGPU device was lost; set once, after which this worker stays on WASM. */
+  private lostReason: string | null = null;
+  private watched: Promise<string> | undefined;
+  /** Models that did not fit on WebGPU: loaded on WASM while the device stays WebGPU for the others. */
+  private readonly forcedWasm = new Set<string>();
+  /** The WASM-fallback notice of each such model (sent with its `loaded`). */
+  private readonly notices = new Map<string, string>();
 
   constructor(
     private readonly backend: Backend,
@@ -57,11 +109,121 @@ export class Handler {
     const key = `${this.device}:${id}`;
     let p = cache.get(key);
     if (!p) {
-      p = load(id, this.device);
+      p = this.loadWithFallback(id, this.device, load);
       p.catch(() => cache.delete(key));
       cache.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * Forgets every loaded copy of `id` (it was registered again, or its dtype changed), so the next
+   * use loads it anew. The old copies are not disposed: a running job may still hold them.
+   */
+  private forget(id: string): void {
+    for (const cache of [this.models, this.rewardModels] as Map<string, unknown>[]) {
+      for (const key of [...cache.keys()]) if (key.slice(key.indexOf(':') + 1) === id) cache.delete(key);
+    }
+  }
+
+  /** Refuses roles whose tokenizer differs from the policy's (before any decoding). */
+  private checkTokenizers(policy: { id: string; lm: LoadedLm }, roles: readonly { id: string; role: string; tok: { vocabSize: number; digest?: unknown } | undefined; vocab?: number }[]): void {
+    const others: RoleModel[] = roles.map((r) => ({ id: r.id, role: r.role, source: this.backend.sourceLabel?.(r.id), info: tokenizerInfoOf(r.tok, r.vocab) }));
+    const problem = tokenizerMismatch({ id: policy.id, info: tokenizerInfoOf(policy.lm.tokenizer) }, others);
+    if (problem) {
+      const e = new Error(problem);
+      e.name = 'ModelFolderError';
+      throw e;
+    }
+  }
+
+  /** Memoized load with download progress for whoever asked first. */
+  private loadWithProgress(id: string, as: 'lm' | 'rm', onProgress?: (p: DownloadProgress) => void): Promise<unknown> {
+    return as === 'rm'
+      ? this.memo(this.rewardModels, id, (i, d) => this.backend.loadSequenceRewardModel(i, d, onProgress))
+      : this.memo(this.models, id, (i, d) => this.backend.loadLanguageModel(i, d, onProgress));
+  }
+
+  /**
+   * Loads on the handler's device; on WebGPU an out-of-memory / allocation failure is retried on
+   * WASM, and the user is told (a `notice`, and `loaded.notice`). Watches the WebGPU device for loss.
+   */
+  private async loadWithFallback<T>(id: string, device: Device, load: (id: string, device: Device) => Promise<T>): Promise<T> {
+    if (device !== 'webgpu') return load(id, device);
+    if (this.forcedWasm.has(id)) return load(id, 'wasm');
+    try {
+      const m = await load(id, 'webgpu');
+      this.watchDevice();
+      return m;
+    } catch (e) {
+      if (!isOutOfMemory(e)) throw e;
+      const notice = `${id} did not fit in GPU memory (${messageOf(e)}); it was loaded on WASM instead, which is slower and uses system memory.`;
+      const m = await load(id, 'wasm');
+      this.forcedWasm.add(id);
+      this.notices.set(id, notice);
+      this.post({ id: 0, type: 'notice', message: notice });
+      return m;
+    }
+  }
+
+  /** Follows the WebGPU device's `lost` promise (once per device). */
+  private watchDevice(): void {
+    const lost = this.backend.deviceLost?.();
+    if (!lost || lost === this.watched) return;
+    this.watched = lost;
+    void lost.then((reason) => this.moveToWasm(reason));
+  }
+
+  /**
+   * After a device loss: every later request runs on WASM, the WebGPU copies of the models are
+   * dropped (their buffers went with the device) and the page is told (a `device` message, id 0).
+   */
+  private moveToWasm(reason: string): void {
+    if (this.lostReason !== null) return;
+    this.lostReason = reason;
+    if (this.device !== 'webgpu') return;
+    this.device = 'wasm';
+    for (const cache of [this.models, this.rewardModels] as Map<string, Promise<LoadedLm | SequenceRewardModel>>[]) {
+      for (const [key, p] of [...cache]) {
+        if (!key.startsWith('webgpu:')) continue;
+        cache.delete(key);
+        void p.then((m) => ('model' in m ? m.model : m).dispose()).catch(() => {});
+      }
+    }
+    this.post({ id: 0, type: 'device', device: 'wasm', reason: `WASM fallback: the GPU device was lost (${reason})`, notice: `The GPU device was lost (${reason}); the lab now runs on WASM.` });
+  }
+
+  /**
+   * Turns a failure of a request that ran on WebGPU into what the user should read and do: after a
+   * lost device or an out-of-memory error the request's models are reloaded on WASM (the whole
+   * handler moves to WASM after a loss; only these models after an OOM) and the message says to
+   * run again. Other errors pass unchanged.
+   */
+  private async recover(req: Request, e: unknown, device: Device): Promise<unknown> {
+    if (device !== 'webgpu' || req.type === 'init' || req.type === 'debug' || req.type === 'cancel') return e;
+    const lost = this.lostReason ?? (isDeviceLost(e) ? messageOf(e) : null);
+    if (lost === null && !isOutOfMemory(e)) return e;
+    const { lm, rm } = modelsOf(req);
+    if (lost !== null) this.moveToWasm(lost);
+    else
+      for (const id of [...lm, ...rm]) {
+        this.forcedWasm.add(id);
+        this.models.delete(`webgpu:${id}`);
+        this.rewardModels.delete(`webgpu:${id}`);
+      }
+    const what = lost !== null ? `The GPU device was lost (${lost}).` : `The GPU ran out of memory (${messageOf(e)}).`;
+    try {
+      await Promise.all([...lm.map((id) => this.lm(id)), ...rm.map((id) => this.rm(id))]);
+    } catch (r) {
+      return new Error(`${what} Reloading the models on WASM failed too: ${messageOf(r)}`);
+    }
+    const msg = `${what} The models were reloaded on WASM; run again.`;
+    return lost !== null ? new DeviceLostError(msg) : new Error(msg);
+  }
+
+  /** Throws when the device of a WebGPU run was lost meanwhile (checked between decode events). */
+  private assertDevice(runDevice: Device): void {
+    if (runDevice === 'webgpu' && this.lostReason !== null) throw new DeviceLostError(this.lostReason);
   }
 
   private lm(id: string): Promise<LoadedLm> {
@@ -73,23 +235,47 @@ export class Handler {
   }
 
   async handle(req: Request): Promise<void> {
+    const device = this.device;
     try {
       switch (req.type) {
         case 'init': {
-          const r = await this.backend.selectDevice(req.device);
+          let r = await this.backend.selectDevice(req.device);
+          // ORT keeps one WebGPU device per worker: once lost, this worker stays on WASM.
+          if (r.device === 'webgpu' && this.lostReason !== null) r = { ...r, device: 'wasm', reason: `WASM fallback: the GPU device was lost (${this.lostReason})` };
           this.device = r.device;
           this.post({ id: req.id, type: 'ready', ...r });
           return;
         }
+        case 'debug': {
+          if (!this.backend.debug) throw new Error('This backend has no debug actions.');
+          this.post({ id: req.id, type: 'result', value: await this.backend.debug(req.action) });
+          return;
+        }
         case 'load': {
           const t0 = performance.now();
-          const { model } = await this.lm(req.modelId);
+          if (req.dtype && this.backend.setDtype?.(req.modelId, req.dtype)) this.forget(req.modelId);
+          const onProgress = (data: DownloadProgress) => this.post({ id: req.id, type: 'download', data });
+          if (req.as === 'rm') {
+            const rm = (await this.loadWithProgress(req.modelId, 'rm', onProgress)) as SequenceRewardModel;
+            const info = { id: req.modelId, vocabSize: rm.vocabSize, contextLength: rm.contextLength, eosTokenIds: [] };
+            this.post({ id: req.id, type: 'loaded', ms: performance.now() - t0, model: info, ...(this.notices.has(req.modelId) ? { notice: this.notices.get(req.modelId) } : {}) });
+            return;
+          }
+          const { model } = (await this.loadWithProgress(req.modelId, 'lm', onProgress)) as LoadedLm;
           this.post({
             id: req.id,
             type: 'loaded',
             ms: performance.now() - t0,
             model: { id: req.modelId, vocabSize: model.vocabSize, contextLength: model.contextLength, eosTokenIds: model.eosTokenIds },
+            ...(this.notices.has(req.modelId) ? { notice: this.notices.get(req.modelId) } : {}),
           });
+          return;
+        }
+        case 'register': {
+          if (!this.backend.register) throw new Error('This backend cannot add models; use the bundled ones.');
+          const info = await this.backend.register(req.source);
+          this.forget(info.id);
+          this.post({ id: req.id, type: 'result', value: info });
           return;
         }
         case 'cancel':
@@ -102,14 +288,19 @@ export class Handler {
           return await this.probe(req);
         case 'rank':
           return await this.rank(req);
+        case 'score-pair':
+          return await this.scorePair(req);
+        case 'bench':
+          return await this.bench(req);
       }
     } catch (e) {
-      this.post({ id: req.id, type: 'error', error: toWireError(e) });
+      this.post({ id: req.id, type: 'error', error: toWireError(await this.recover(req, e, device)) });
     }
   }
 
   private async generate(req: Extract<Request, { type: 'generate' }>): Promise<void> {
     const run = req.run;
+    const runDevice = this.device;
     const { model, tokenizer } = await this.lm(run.policy);
     const load = async (id: string | undefined) => (id ? (await this.lm(id)).model : undefined);
     const models: StrategyModels = {
@@ -119,6 +310,14 @@ export class Handler {
       ref: await load(run.ref),
       rewardModel: run.rewardModel ? await this.rm(run.rewardModel) : undefined,
     };
+    const tokOf = (m: unknown) => (m as { tokenizer?: { vocabSize: number; digest?: unknown } } | undefined)?.tokenizer;
+    const roleTok = async (id: string) => (await this.lm(id)).tokenizer;
+    this.checkTokenizers({ id: run.policy, lm: { model, tokenizer } }, [
+      ...(await Promise.all((run.arms ?? []).map(async (id) => ({ id, role: 'ARM', tok: await roleTok(id) })))),
+      ...(run.tuned ? [{ id: run.tuned, role: 'tuned model', tok: await roleTok(run.tuned) }] : []),
+      ...(run.ref ? [{ id: run.ref, role: 'reference model', tok: await roleTok(run.ref) }] : []),
+      ...(run.rewardModel ? [{ id: run.rewardModel, role: 'reward model', tok: tokOf(models.rewardModel), vocab: models.rewardModel?.vocabSize }] : []),
+    ]);
     const prompt = tokenizer.encode(run.prompt);
     const ctrl = new AbortController();
     this.running.set(req.id, ctrl);
@@ -127,7 +326,7 @@ export class Handler {
         const texts = event.type === 'step' ? event.rows.map((r) => tokenizer.tokenText(r.tokenId)) : event.sequences.map((s) => tokenizer.decode(s.tokenIds));
         const topTexts: Record<number, string> = {};
         if (event.type === 'step') {
-          for (const r of event.rows) for (const e of [...r.top, ...(r.topCombined ?? [])]) topTexts[e.tokenId] ??= tokenizer.tokenText(e.tokenId);
+          for (const r of event.rows) for (const e of [...r.top, ...(r.topCombined ?? []), ...Object.values(r.topRewards ?? {}).flat()]) topTexts[e.tokenId] ??= tokenizer.tokenText(e.tokenId);
           for (const h of event.hypotheses ?? []) {
             const last = h.tokenIds[h.tokenIds.length - 1];
             if (last !== undefined) topTexts[last] ??= tokenizer.tokenText(last);
@@ -135,6 +334,7 @@ export class Handler {
         }
         this.post({ id: req.id, type: 'event', data: { event, texts, topTexts } });
         await yieldToEventLoop();
+        this.assertDevice(runDevice); // a lost device may leave ORT returning garbage, not failing
       }
       this.post({ id: req.id, type: 'result', value: null });
     } finally {
@@ -143,6 +343,31 @@ export class Handler {
   }
 
   /** Reads a dataset from the site or a picked file, scores it in batches with progress, and reports. */
+  /**
+   * The benchmark suite on this worker's device and bundled models (src/bench/suite.ts, loaded with
+   * a dynamic import so it is not part of the worker's main chunk). Long: minutes on WASM.
+   */
+  private async bench(req: Extract<Request, { type: 'bench' }>): Promise<void> {
+    if (!this.backend.loadGenerateBaseline) throw new Error('This backend has no transformers.js generate() baseline to benchmark against.');
+    const o = req.options;
+    const { runSuite } = await import('../bench/suite.ts');
+    const [policy, armPositive, armConcise, tuned] = await Promise.all(['tiny-base', 'tiny-arm-positive', 'tiny-arm-concise', 'tiny-dpo-positive'].map((id) => this.lm(id)));
+    const n = o.rankingPairs ?? 64;
+    const pairs = n > 0 ? (await readDataset(decodeUtf8(await this.datasetBytes({ kind: 'bundled', path: 'datasets/prefs-positive-test.jsonl' })), n)).pairs : [];
+    const device = this.device;
+    const baseline = await this.backend.loadGenerateBaseline('tiny-base', device);
+    try {
+      const r = await runSuite(
+        { policy: policy!.model, tokenizer: policy!.tokenizer, arms: [armPositive!.model, armConcise!.model], tuned: tuned!.model, ref: policy!.model },
+        { reps: o.reps ?? 5, tokens: o.tokens ?? 64, generateBaseline: baseline.generate, rankingSets: pairs.length ? [{ id: 'bundled', label: 'bundled', pairs }] : [] },
+      );
+      const value: BenchResult = { device, ratios: r.ratios, runs: r.runs, reps: r.reps, tokens: r.tokens };
+      this.post({ id: req.id, type: 'result', value });
+    } finally {
+      await baseline.dispose();
+    }
+  }
+
   private async rank(req: Extract<Request, { type: 'rank' }>): Promise<void> {
     const job = req.job;
     const ctrl = new AbortController();
@@ -156,29 +381,53 @@ export class Handler {
       const rewardModel = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
       const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
       if (!tokenizer) throw new Error('No model with a tokenizer was given.');
-      const bytes = await this.datasetBytes(job.dataset);
-      this.post({ id: req.id, type: 'progress', data: { phase: 'reading', done: 0, total: 0 } });
-      const data = await readDataset(decodeUtf8(bytes), job.limit ?? Infinity);
+      const first = ([[job.policy, policy], [job.tuned, tuned], [job.arm, arm]] as const).find(([, m]) => m) as readonly [string, LoadedLm] | undefined;
+      const roles = [['tuned model', job.tuned, tuned], ['reference model', job.ref, ref], ['ARM', job.arm, arm]] as const;
+      if (first) this.checkTokenizers({ id: first[0], lm: first[1] }, [
+        ...roles.flatMap(([role, id, m]) => (id && m ? [{ id, role, tok: m.tokenizer }] : [])),
+        ...(job.rewardModel && rewardModel
+          ? [{ id: job.rewardModel, role: 'reward model', tok: (rewardModel as { tokenizer?: { vocabSize: number; digest?: unknown } }).tokenizer, vocab: rewardModel.vocabSize }]
+          : []),
+      ]);
+      // Dataset sources, chat template, resume and partial results: rankJob.ts.
+      const transform = chatTransform(job, tokenizer, job.policy ?? job.tuned ?? job.arm ?? job.rewardModel ?? 'the model');
+      const progress = (data: RankProgress) => this.post({ id: req.id, type: 'progress', data });
+      progress({ phase: 'reading', done: 0, total: 0 });
+      const data = await readJobDataset(job, { fetchSite: (path) => this.backend.fetch(path), signal: ctrl.signal, onProgress: progress });
       const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };
-      const res = await scorePairs(data.pairs, job.scorer, models, tokenizer, {
-        beta: job.beta,
-        lengthNormalize: job.lengthNormalize,
-        signal: ctrl.signal,
-        onProgress: (done, total) => this.post({ id: req.id, type: 'progress', data: { phase: 'scoring', done, total } }),
-      });
+      const res = await scoreJob(job, data.pairs, models, tokenizer, transform, ctrl.signal, progress);
       const report = rankingReport(res, { beta: job.beta, defaultAlpha: job.defaultAlpha });
-      this.post({ id: req.id, type: 'result', value: { report, invalidLines: data.errors, cancelled: ctrl.signal.aborted, pairsRead: data.pairs.length } });
+      // The texts of the pairs the per-pair table shows, for their token strips (score-pair) after a reload too.
+      const texts = res.pairs.slice(0, 100).map((p) => data.pairs[p.index ?? -1] ?? null);
+      this.post({ id: req.id, type: 'result', value: { report, invalidLines: data.errors, cancelled: ctrl.signal.aborted, pairsRead: data.pairs.length, texts } });
     } finally {
       this.running.delete(req.id);
     }
   }
 
+  /** The bytes of a file source (bundled, picked or URL); the Hugging Face source has rows, not bytes (rankJob.ts). */
   private async datasetBytes(src: Extract<Request, { type: 'rank' }>['job']['dataset']): Promise<AsyncIterable<Uint8Array>> {
     if (src.kind === 'file') return streamOf(src.file.stream());
+    if (src.kind === 'url') return fetchDatasetUrl(src.url);
+    if (src.kind === 'hf') throw new Error('A Hugging Face dataset is read as rows (rankJob.ts datasetItems), not as bytes.');
     const res = await this.backend.fetch(src.path);
     if (!res.ok || !res.body) throw new Error(`Could not load the dataset ${src.path} (HTTP ${res.status}).`);
     if ((res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${src.path} returned an HTML page, not a dataset: the host rewrites missing files to index.html.`);
     return streamOf(res.body);
+  }
+
+  /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */
+  private async scorePair(req: Extract<Request, { type: 'score-pair' }>): Promise<void> {
+    const job = req.job;
+    const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
+    const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
+    const rewardModel = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
+    const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
+    if (!tokenizer) throw new Error('No model with a tokenizer was given.');
+    const transform = chatTransform(job, tokenizer, job.policy ?? job.tuned ?? job.arm ?? job.rewardModel ?? 'the model');
+    const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };
+    const value = await scorePairTokens(req.pair, job.scorer, models, tokenizer, { beta: job.beta, lengthNormalize: job.lengthNormalize, transform });
+    this.post({ id: req.id, type: 'result', value });
   }
 
   /** A self-check: greedy ids of the first prompt (greedyTokens of them), and logits after selecting cache rows [n-1, 0, 0, 1...]. */

@@ -4,6 +4,8 @@
  */
 import type { DecodeEvent } from '../core/search/events.ts';
 import type { StrategySpec } from '../core/search/strategy.ts';
+import type { PreferencePair } from '../core/data/preferences.ts';
+import type { PairScore, PartialScores } from '../core/metrics/scorePairs.ts';
 
 export type DeviceChoice = 'auto' | 'wasm' | 'webgpu';
 export type Device = 'wasm' | 'webgpu';
@@ -17,7 +19,16 @@ export interface ModelInfo {
 
 export type Request =
   | { readonly id: number; readonly type: 'init'; readonly device: DeviceChoice }
-  | { readonly id: number; readonly type: 'load'; readonly modelId: string }
+  | {
+      readonly id: number;
+      readonly type: 'load';
+      readonly modelId: string;
+      /** Load as a causal LM (default) or as a sequence reward model. */
+      readonly as?: 'lm' | 'rm';
+      /** transformers.js dtype for this load (default: the one registered, else fp32). */
+      readonly dtype?: string;
+    }
+  | { readonly id: number; readonly type: 'register'; readonly source: ModelSource }
   | {
       readonly id: number;
       readonly type: 'generate';
@@ -25,16 +36,98 @@ export type Request =
     }
   | { readonly id: number; readonly type: 'cancel'; readonly target: number }
   | { readonly id: number; readonly type: 'rank'; readonly job: RankJob }
+  /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */
+  | { readonly id: number; readonly type: 'score-pair'; readonly job: RankJob; readonly pair: PreferencePair }
   | {
       readonly id: number;
       readonly type: 'probe';
       readonly modelId: string;
       readonly prompts: readonly string[];
       readonly greedyTokens: number;
-    };
+    }
+  /** Fault simulation and resource counts (tests, the console): see DebugAction. */
+  | { readonly id: number; readonly type: 'debug'; readonly action: DebugAction }
+  /** The benchmark suite (src/bench/suite.ts) on this worker's device; answers a BenchResult. */
+  | { readonly id: number; readonly type: 'bench'; readonly options: BenchOptions };
+
+/** What the browser bench runs (src/bench/browser.ts sends it through `decodingLab.client.bench`). */
+export interface BenchOptions {
+  /** Measured rounds after one warm-up. @default 5 */
+  readonly reps?: number;
+  /** New tokens per decoding run. @default 64 */
+  readonly tokens?: number;
+  /** Pairs of the bundled positivity split for the ranking jobs (0: no ranking jobs). @default 64 */
+  readonly rankingPairs?: number;
+}
+
+/** The suite's answer: medians, ratios and every sample (src/bench/suite.ts SuiteResult). */
+export interface BenchResult {
+  readonly device: Device;
+  readonly ratios: Record<string, number>;
+  readonly runs: readonly { readonly name: string; readonly unit: string; readonly median: number; readonly samples: number[] }[];
+  readonly reps: number;
+  readonly tokens: number;
+}
+
+/**
+ * 'lose-device': destroys ORT's WebGPU device, as a driver reset would (the handler then switches to
+ * WASM). 'resources': what the backend adapter holds now (DebugResources).
+ */
+export type DebugAction = 'lose-device' | 'resources';
+
+/** Live resources of the backend adapter (leak tests): undisposed KV caches and the GPU buffers in them. */
+export interface DebugResources {
+  readonly caches: number;
+  readonly gpuBuffers: number;
+}
+
+/**
+ * A model the user adds in the Models view (src/inference/sources.ts): a picked folder, whose Files
+ * are handed to the worker and never uploaded, or a Hugging Face id, fetched from `host` only then.
+ */
+export type ModelSource =
+  | {
+      readonly kind: 'folder';
+      /** The picked folder's name; the model gets the id `local/<name>`. */
+      readonly name: string;
+      /** path: the File's webkitRelativePath ("<folder>/onnx/model.onnx"). */
+      readonly files: readonly { readonly path: string; readonly file: Blob }[];
+      readonly dtype: string;
+    }
+  | { readonly kind: 'hub'; readonly repo: string; readonly revision: string; readonly host: string; readonly dtype: string };
+
+export type ModelKind = 'causal-lm' | 'sequence-classifier';
+
+/** What `register` answers: the id to use in runs and what config.json says about the model. */
+export interface RegisteredModel {
+  readonly id: string;
+  readonly origin: 'local' | 'hub';
+  readonly kind: ModelKind;
+  readonly modelType: string | null;
+  readonly vocabSize: number | null;
+  /** Files of a local folder (paths inside it); empty for a Hub id until downloaded. */
+  readonly files: readonly { readonly path: string; readonly bytes: number }[];
+  /** The dtypes whose ONNX file the folder has (for a Hub id: the one asked for). */
+  readonly dtypes: readonly string[];
+  readonly dtype: string;
+}
+
+/** Bytes read so far of one file of a model being loaded (streamed as `download` responses). */
+export interface DownloadProgress {
+  readonly modelId: string;
+  readonly file: string;
+  readonly loaded: number;
+  readonly total: number;
+}
 
 /** Where a preference dataset comes from: a bundled file (path under <base>models/) or a file the user picked. */
-export type DatasetSource = { readonly kind: 'bundled'; readonly path: string } | { readonly kind: 'file'; readonly file: Blob; readonly name: string };
+export type DatasetSource =
+  | { readonly kind: 'bundled'; readonly path: string }
+  | { readonly kind: 'file'; readonly file: Blob; readonly name: string }
+  /** A JSONL/JSON file at a URL, fetched and streamed in the worker (.gz is gunzipped). */
+  | { readonly kind: 'url'; readonly url: string }
+  /** A Hugging Face dataset split through the datasets-server rows API; `server` overrides its base URL. */
+  | { readonly kind: 'hf'; readonly dataset: string; readonly config: string; readonly split: string; readonly server?: string };
 
 /** A ranking-accuracy evaluation (the browser's `decoding-lab rank`). */
 export interface RankJob {
@@ -50,11 +143,24 @@ export interface RankJob {
   readonly limit?: number;
   /** α for R* when the data has none. */
   readonly defaultAlpha?: number;
+  /** Render prompt and responses through the scorer's tokenizer's chat template (core/data/chatTemplate.ts). */
+  readonly chatTemplate?: boolean;
+  /** Continue a run that stopped (reload, cancel): the pairs already scored are not scored again. */
+  readonly resume?: RankResume;
 }
 
 /** Progress of a rank job, streamed as events. */
+/** Saved part of a rank run: the first `consumed` pairs of the dataset (after the limit) are done. */
+export interface RankResume {
+  readonly consumed: number;
+  readonly pairs: readonly PairScore[];
+  readonly skipped: readonly { id: string; reason: string }[];
+}
+
 export interface RankProgress {
   readonly phase: 'reading' | 'scoring';
+  /** A window of pairs just completed (its scores, for saving a resumable partial result). */
+  readonly partial?: PartialScores;
   readonly done: number;
   readonly total: number;
 }
@@ -90,9 +196,24 @@ export interface ProbeResult {
 
 export type Response =
   | { readonly id: number; readonly type: 'ready'; readonly device: Device; readonly reason: string; readonly threads: number; readonly crossOriginIsolated: boolean }
-  | { readonly id: number; readonly type: 'loaded'; readonly model: ModelInfo; readonly ms: number }
+  | {
+      readonly id: number;
+      readonly type: 'loaded';
+      readonly model: ModelInfo;
+      readonly ms: number;
+      /** Set when the model did not fit on WebGPU and was loaded on WASM instead (show it). */
+      readonly notice?: string;
+    }
+  /**
+   * The device changed without an init (the WebGPU device was lost: the handler moved to WASM). Sent
+   * with id 0 when no request caused it; the page updates its device line and shows `notice`.
+   */
+  | { readonly id: number; readonly type: 'device'; readonly device: Device; readonly reason: string; readonly notice?: string }
+  /** Something the user should know that is not an error (e.g. a model fell back to WASM). */
+  | { readonly id: number; readonly type: 'notice'; readonly message: string }
   | { readonly id: number; readonly type: 'event'; readonly data: TokenEvent }
   | { readonly id: number; readonly type: 'progress'; readonly data: RankProgress }
+  | { readonly id: number; readonly type: 'download'; readonly data: DownloadProgress }
   | { readonly id: number; readonly type: 'result'; readonly value: unknown }
   | { readonly id: number; readonly type: 'error'; readonly error: { readonly name: string; readonly message: string } };
 

@@ -9,7 +9,9 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import { Handler, type Backend } from './handler.ts';
 import type { Request, Response } from './protocol.ts';
-import { loadLanguageModel, loadSequenceRewardModel } from './backends/transformers.ts';
+import { liveResources, loadLanguageModel, loadSequenceRewardModel } from './backends/transformers.ts';
+import { loseWebgpuDevice, webgpuDeviceLost } from './backends/webgpuDevice.ts';
+import { ModelSources } from './sources.ts';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -21,6 +23,18 @@ env.useBrowserCache = false;
 env.useWasmCache = false;
 const wasm = env.backends.onnx.wasm as { wasmPaths?: unknown; numThreads?: number };
 wasm.wasmPaths = { wasm: ortWasmUrl, mjs: ortMjsUrl };
+// Every file transformers.js reads goes through this gate (src/inference/sources.ts): bundled files
+// from this site, picked folders from their Files (never uploaded), Hugging Face ids only while the
+// user loads one (remote models and the Cache API are on for that load alone); anything else that
+// would leave the origin is refused.
+const sources = new ModelSources({
+  localModelPath: env.localModelPath,
+  location: self.location.href,
+  fetch: (input, init) => fetch(input, init),
+  env,
+  cacheApi: typeof caches !== 'undefined',
+});
+env.fetch = sources.fetch;
 const threads = self.crossOriginIsolated ? Math.min(4, Math.max(1, navigator.hardwareConcurrency ?? 1)) : 1;
 wasm.numThreads = threads;
 
@@ -43,12 +57,20 @@ const backend: Backend = {
     if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${why}. Choose WASM instead.`);
     return { device: 'wasm', reason: `WASM fallback: ${why}`, threads, crossOriginIsolated: isolated };
   },
-  async loadLanguageModel(id, device) {
-    const lm = await loadLanguageModel(id, { device });
+  async loadLanguageModel(id, device, onProgress) {
+    const lm = await sources.run(id, onProgress, () => loadLanguageModel(id, { device, dtype: sources.dtype(id) }));
     return { model: lm, tokenizer: lm.tokenizer };
   },
-  loadSequenceRewardModel: (id, device) => loadSequenceRewardModel(id, { device }),
+  loadSequenceRewardModel: (id, device, onProgress) => sources.run(id, onProgress, () => loadSequenceRewardModel(id, { device, dtype: sources.dtype(id) })),
+  register: (source) => sources.register(source),
+  setDtype: (id, dtype) => sources.setDtype(id, dtype),
+  sourceLabel: (id) => sources.label(id),
   fetch: (path) => fetch(import.meta.env.BASE_URL + 'models/' + path),
+  // A lost WebGPU device (issue 7): the handler moves to WASM; `lose-device` simulates it.
+  deviceLost: webgpuDeviceLost,
+  debug: async (action) => (action === 'lose-device' ? loseWebgpuDevice() : liveResources()),
+  // Only the `bench` request needs it: a separate chunk, fetched then.
+  loadGenerateBaseline: async (id, device) => (await import('../bench/baseline.ts')).loadGenerateBaseline(id, device),
 };
 
 const handler = new Handler(backend, (r: Response) => self.postMessage(r));

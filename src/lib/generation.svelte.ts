@@ -47,6 +47,11 @@ export class GenerationState {
       this.status = 'idle';
       this.error = message;
     };
+    // The worker moved to WASM on its own (the WebGPU device was lost): the device line follows.
+    client.onDevice = (d) => {
+      this.device = d.device;
+      this.deviceReason = d.reason;
+    };
   }
 
   async start(choice: DeviceChoice): Promise<void> {

@@ -32,6 +32,8 @@ export class RunForm {
   argsK = $state(10);
   argsWeight = $state(1);
   rsoBeta = $state(0.5);
+  /** ARMs beyond the two bundled ones (any registered causal LM, e.g. a picked folder): id → weight. */
+  extraArms = $state<Record<string, number>>({});
 
   readonly usesArms = $derived(this.strategy === 'genarm');
   readonly samples = $derived(this.strategy === 'sample' || this.strategy === 'best_of_n' || this.strategy === 'rejection' || ((this.strategy === 'genarm' || this.strategy === 'implicit' || this.strategy === 'args') && this.doSample));
@@ -40,11 +42,20 @@ export class RunForm {
   toParams(): URLSearchParams {
     const p = new URLSearchParams();
     for (const [key, field] of URL_FIELDS) p.set(key, String(this[field]));
+    const extra = Object.entries(this.extraArms);
+    if (extra.length) p.set('arms', extra.map(([id, w]) => `${id}=${w}`).join(','));
     return p;
   }
 
   /** Reads the fields present in `params`; unknown or malformed values are ignored (the default stays). */
   fromParams(params: URLSearchParams): void {
+    const arms: Record<string, number> = {};
+    for (const item of (params.get('arms') ?? '').split(',')) {
+      const at = item.lastIndexOf('=');
+      const w = Number(item.slice(at + 1));
+      if (at > 0 && item.slice(at + 1).trim() !== '' && Number.isFinite(w)) arms[item.slice(0, at)] = w;
+    }
+    if (params.has('arms')) this.extraArms = arms;
     for (const [key, field] of URL_FIELDS) {
       const raw = params.get(key);
       if (raw === null) continue;
@@ -72,7 +83,7 @@ export class RunForm {
       ...(s !== 'greedy' && s !== 'args' && s !== 'best_of_n' && s !== 'genarm' && s !== 'implicit' ? { num_return_sequences: this.numReturnSequences } : {}),
     };
     const arms = this.usesArms
-      ? ([['tiny-arm-positive', this.armPositive], ['tiny-arm-concise', this.armConcise]] as const).filter(([, w]) => w !== 0)
+      ? ([['tiny-arm-positive', this.armPositive], ['tiny-arm-concise', this.armConcise], ...Object.entries(this.extraArms)] as const).filter(([, w]) => w !== 0)
       : [];
     return {
       policy: this.policy,

@@ -125,3 +125,26 @@ describe('sampling over a source', () => {
     expect(t.rewards['arm:arm-pos']).toBeCloseTo(L([0.1, 0.6, 0.3][t.tokenId] as number), 6);
   });
 });
+
+describe('what a step event shows the step inspector', () => {
+  it('lists each reward source’s top tokens and the top tokens the filters removed', async () => {
+    const src = new ModelSource(base, genarmGuidance([{ model: armPos, weight: 1 }], 1));
+    // combined p ∝ [0.02, 0.24, 0.12]: top_k 1 keeps only token 1, so tokens 0 and 2 are cut
+    const events: DecodeEvent[] = [];
+    for await (const e of sample(src, [1], { maxNewTokens: 1, chain: [{ type: 'top_k', k: 1 }, { type: 'dist' }], seed: 3 })) events.push(e);
+    const step = events[0]?.type === 'step' ? events[0].rows[0] : undefined;
+    expect(step?.tokenId).toBe(1);
+    expect([...(step?.cut ?? [])].sort()).toEqual([0, 2]);
+    const arm = step?.topRewards?.['arm:arm-pos'];
+    expect(arm?.map((e) => e.tokenId)).toEqual([1, 2, 0]);
+    expect(Math.exp(arm?.[0]?.value ?? NaN)).toBeCloseTo(0.6, 6);
+  });
+
+  it('has no cut list without filters, and no reward lists when unguided', async () => {
+    const events: DecodeEvent[] = [];
+    for await (const e of sample(new ModelSource(base), [1], { maxNewTokens: 1, chain: [{ type: 'greedy' }] })) events.push(e);
+    const step = events[0]?.type === 'step' ? events[0].rows[0] : undefined;
+    expect(step?.cut).toBeUndefined();
+    expect(step?.topRewards).toBeUndefined();
+  });
+});

@@ -174,3 +174,13 @@ describe('min_new_tokens', () => {
     expect(() => minNewTokens(-1, [0])).toThrow(/min_new_tokens/);
   });
 });
+
+describe('describeChain', () => {
+  it('labels each link in Hugging Face order', async () => {
+    const { chainFromHf, describeChain } = await import('../../src/core/sampling/chain.ts');
+    expect(describeChain(chainFromHf({ do_sample: true, temperature: 0.7, top_p: 0.9, repetition_penalty: 1.2 }))).toEqual([
+      'repetition_penalty 1.2', 'temperature 0.7', 'top_k 50', 'top_p 0.9', 'sample',
+    ]);
+    expect(describeChain(chainFromHf({}))).toEqual(['argmax']);
+  });
+});

@@ -78,7 +78,8 @@ describe('tiny-base in Chromium', () => {
       await page.locator('[data-testid="output"] .tok').nth(2).click();
       const inspector = page.getByTestId('inspector');
       await expect.poll(() => inspector.locator('h3').textContent()).toMatch(/^Step 3: /);
-      expect(await inspector.locator('h4').allTextContents()).toEqual(['Base (policy)', 'Combined (decoded from)']);
+      expect(await inspector.locator('h4').allTextContents()).toEqual(['Base (policy)', 'ARM tiny-arm-positive', 'Combined (decoded from)']);
+      expect(await inspector.getByTestId('chain').textContent()).toMatch(/combined score\s*→\s*argmax/);
       expect(await inspector.locator('li.chosen').count()).toBeGreaterThanOrEqual(1);
       expect(await inspector.textContent()).toContain('arm:tiny-arm-positive');
     });

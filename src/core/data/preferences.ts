@@ -17,6 +17,24 @@ export interface PreferencePair {
   readonly alpha?: number;
   /** Any other fields of the record, kept for display. */
   readonly extra: Readonly<Record<string, unknown>>;
+  /**
+   * The pair as chat messages, for scoring through a chat template (chatTemplate.ts): the
+   * conversational TRL messages as given, and Anthropic HH transcripts split at their
+   * "Human:"/"Assistant:" turns. Absent for plain text pairs (they become one user turn).
+   */
+  readonly messages?: PairMessages;
+}
+
+export interface Message {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** A pair's conversation: the shared prompt turns and each response's (assistant) turn. */
+export interface PairMessages {
+  readonly prompt: readonly Message[];
+  readonly chosen: string;
+  readonly rejected: string;
 }
 
 export interface RecordError {
@@ -33,11 +51,6 @@ export class DatasetError extends Error {
 const HH_MARKER = '\n\nAssistant:';
 const ROLE: Record<string, string> = { user: 'Human', human: 'Human', assistant: 'Assistant', system: 'System' };
 
-interface Message {
-  role: string;
-  content: string;
-}
-
 function isMessages(v: unknown): v is Message[] {
   return Array.isArray(v) && v.every((m) => typeof m === 'object' && m !== null && typeof (m as Message).role === 'string' && typeof (m as Message).content === 'string');
 }
@@ -45,6 +58,23 @@ function isMessages(v: unknown): v is Message[] {
 /** Renders messages the HH way: "\n\nHuman: …\n\nAssistant: …". */
 function render(msgs: readonly Message[]): string {
   return msgs.map((m) => `\n\n${ROLE[m.role.toLowerCase()] ?? m.role}: ${m.content}`).join('');
+}
+
+/**
+ * Splits an HH prompt ("\n\nHuman: …\n\nAssistant: …\n\nAssistant:") into chat messages; the
+ * final empty "Assistant:" turn is the one the responses fill. Null when the text has no such turns.
+ */
+export function hhMessages(prompt: string): Message[] | null {
+  const parts = prompt.split(/\n\n(Human|Assistant|System):/);
+  if (parts.length < 3 || (parts[0] as string).trim() !== '') return null;
+  const out: Message[] = [];
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    const role = parts[i] === 'Human' ? 'user' : parts[i] === 'Assistant' ? 'assistant' : 'system';
+    out.push({ role, content: (parts[i + 1] as string).replace(/^ /, '') });
+  }
+  const last = out.pop();
+  if (!last || last.role !== 'assistant' || last.content.trim() !== '') return null;
+  return out;
 }
 
 /** Splits two HH transcripts at the last "\n\nAssistant:" inside their common prefix. */
@@ -88,13 +118,17 @@ export function normalizeRecord(o: unknown, format: DatasetFormat, index: number
   let prompt: string;
   let chosen: string;
   let rejected: string;
+  let messages: PairMessages | undefined;
   switch (format) {
     case 'trl':
       [prompt, chosen, rejected] = [str(r, 'prompt'), str(r, 'chosen'), str(r, 'rejected')];
       break;
-    case 'hh':
+    case 'hh': {
       ({ prompt, chosen, rejected } = splitHH(str(r, 'chosen'), str(r, 'rejected')));
+      const turns = hhMessages(prompt);
+      if (turns) messages = { prompt: turns, chosen: chosen.replace(/^ /, ''), rejected: rejected.replace(/^ /, '') };
       break;
+    }
     case 'llmbar': {
       const label = Number(r.label);
       if (label !== 1 && label !== 2) throw new DatasetError(`field "label" must be 1 or 2 (got ${JSON.stringify(r.label)})`);
@@ -124,6 +158,7 @@ export function normalizeRecord(o: unknown, format: DatasetFormat, index: number
       prompt = render(p) + HH_MARKER;
       chosen = reply(c, 'chosen');
       rejected = reply(j, 'rejected');
+      messages = { prompt: p.map((m) => ({ role: m.role, content: m.content })), chosen: (c[0] as Message).content, rejected: (j[0] as Message).content };
       break;
     }
   }
@@ -135,7 +170,7 @@ export function normalizeRecord(o: unknown, format: DatasetFormat, index: number
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) if (!KNOWN[format].includes(k) && k !== 'alpha' && k !== 'id') extra[k] = v;
   const id = r.id === undefined || r.id === null ? String(index) : String(r.id);
-  return { id, prompt, chosen, rejected, ...(alpha !== undefined ? { alpha } : {}), extra };
+  return { id, prompt, chosen, rejected, ...(alpha !== undefined ? { alpha } : {}), extra, ...(messages ? { messages } : {}) };
 }
 
 /** Splits a stream of text chunks into lines (LF or CRLF), without holding the whole text. */
@@ -316,11 +351,43 @@ export async function* parseDataset(chunks: AsyncIterable<string> | Iterable<str
   }
 }
 
+/**
+ * Normalises already-parsed records (e.g. rows of the Hugging Face datasets-server, hfRows.ts) the
+ * way parseDataset does lines: the format is detected from the first valid record, and a bad record
+ * (or an error the source reports for a row) is passed on with its line (row) number.
+ */
+export async function* parseRecords(records: AsyncIterable<{ readonly value: unknown; readonly line: number } | { readonly error: RecordError }>): AsyncGenerator<DatasetItem> {
+  let format: DatasetFormat | null = null;
+  let index = 0;
+  for await (const rec of records) {
+    if ('error' in rec) {
+      yield rec;
+      continue;
+    }
+    try {
+      const obj = rec.value;
+      if (format === null) {
+        if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DatasetError('expected a JSON object');
+        format = detect(obj as Record<string, unknown>);
+        if (!format) throw new DatasetError(`unknown record shape (fields: ${Object.keys(obj).join(', ') || 'none'}): expected {prompt, chosen, rejected} (TRL), {chosen, rejected} (Anthropic HH) or {input, output_1, output_2, label} (LLMBar)`);
+      }
+      yield { pair: normalizeRecord(obj, format, index++), line: rec.line };
+    } catch (e) {
+      yield { error: { line: rec.line, message: (e as Error).message } };
+    }
+  }
+}
+
 /** Collects a whole dataset; throws DatasetError when nothing valid was found. */
 export async function readDataset(chunks: AsyncIterable<string> | Iterable<string>, limit = Infinity): Promise<{ pairs: PreferencePair[]; errors: RecordError[] }> {
+  return readItems(parseDataset(chunks), limit);
+}
+
+/** Collects parsed items (parseDataset or parseRecords) up to `limit` pairs; throws DatasetError when nothing valid was found. */
+export async function readItems(items: AsyncIterable<DatasetItem>, limit = Infinity): Promise<{ pairs: PreferencePair[]; errors: RecordError[] }> {
   const pairs: PreferencePair[] = [];
   const errors: RecordError[] = [];
-  for await (const item of parseDataset(chunks)) {
+  for await (const item of items) {
     if ('error' in item) errors.push(item.error);
     else if (pairs.length < limit) pairs.push(item.pair);
     if (pairs.length >= limit) break;

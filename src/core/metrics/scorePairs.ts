@@ -22,8 +22,9 @@
  */
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
 import type { PreferencePair } from '../data/preferences.ts';
+import { ChatTemplateError } from '../data/chatTemplate.ts';
 import type { AbortSignalLike } from '../search/abort.ts';
-import { logSumExp } from '../math/logits.ts';
+import { logSumExpFast as logSumExp } from './logSumExpFast.ts';
 
 export type ScorerKind = 'policy' | 'implicit' | 'arm' | 'sequence';
 export const SCORERS: readonly ScorerKind[] = ['policy', 'implicit', 'arm', 'sequence'];
@@ -54,12 +55,32 @@ export interface ScoreOptions {
    * @default 8 × batchSize
    */
   readonly sortWindow?: number;
+  /**
+   * Rewrites each pair before tokenizing (the chat template, core/data/chatTemplate.ts). A pair it
+   * refuses with a ChatTemplateError is skipped with that reason.
+   */
+  readonly transform?: (pair: PreferencePair) => PreferencePair;
   readonly signal?: AbortSignalLike;
   onProgress?(done: number, total: number): void;
+  /**
+   * Called as each window of pairs completes, in dataset order: its scores, the pairs skipped
+   * among its input, and `consumed`, how many input pairs (from the start) are now fully handled.
+   * A run resumed with `pairs.slice(consumed)` continues exactly where this one stopped (windows are
+   * aligned the same way when nothing was skipped), so these are what to save for a resume.
+   */
+  onPartial?(part: PartialScores): void;
+}
+
+export interface PartialScores {
+  readonly consumed: number;
+  readonly pairs: readonly PairScore[];
+  readonly skipped: readonly { id: string; reason: string }[];
 }
 
 export interface PairScore {
   readonly id: string;
+  /** Position of the pair in the input of scorePairs (set by scorePairs). */
+  readonly index?: number;
   readonly chosen: number;
   readonly rejected: number;
   readonly margin: number;
@@ -83,8 +104,10 @@ export interface ScoreResult {
   readonly aborted?: boolean;
 }
 
-interface Prepared {
+export interface Prepared {
   pair: PreferencePair;
+  /** Position in the input. */
+  index: number;
   prompt: number[];
   chosen: number[];
   rejected: number[];
@@ -248,29 +271,46 @@ function contextFor(kind: ScorerKind, m: ScorerModels): number {
   }
 }
 
+/**
+ * Tokenizes one pair by the DESIGN §4 rules (after `transform`): prompt and responses separately,
+ * the prompt cut from the left when prompt + longer response exceed `ctx`, the pair skipped when
+ * the longer response alone leaves no room for a prompt token. Shared with tokenScores.ts.
+ */
+export function preparePair(pair: PreferencePair, index: number, tok: Tokenizer, ctx: number, transform?: (p: PreferencePair) => PreferencePair): Prepared | { skip: string } {
+  let text = pair;
+  if (transform) {
+    try {
+      text = transform(pair);
+    } catch (e) {
+      if (e instanceof ChatTemplateError) return { skip: e.message };
+      throw e;
+    }
+  }
+  let prompt = tok.encode(text.prompt);
+  const chosen = tok.encode(text.chosen);
+  const rejected = tok.encode(text.rejected);
+  const longest = Math.max(chosen.length, rejected.length);
+  if (longest + 1 > ctx) return { skip: `a response has ${longest} tokens; the context is ${ctx}` };
+  let truncated = false;
+  if (prompt.length === 0) prompt = [tok.eosTokenId]; // something to predict the first response token from
+  if (prompt.length + longest > ctx) {
+    prompt = prompt.slice(prompt.length - (ctx - longest));
+    truncated = true;
+  }
+  return { pair, index, prompt, chosen, rejected, truncated };
+}
+
 export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerKind, m: ScorerModels, tok: Tokenizer, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const ctx = contextFor(kind, m);
   const beta = opts.beta ?? 1;
   if (kind === 'implicit' && !(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
-  const skipped: { id: string; reason: string }[] = [];
+  const skipped: { id: string; reason: string; index: number }[] = [];
   const prepared: Prepared[] = [];
-  for (const pair of pairs) {
-    let prompt = tok.encode(pair.prompt);
-    const chosen = tok.encode(pair.chosen);
-    const rejected = tok.encode(pair.rejected);
-    const longest = Math.max(chosen.length, rejected.length);
-    if (longest + 1 > ctx) {
-      skipped.push({ id: pair.id, reason: `a response has ${longest} tokens; the context is ${ctx}` });
-      continue;
-    }
-    let truncated = false;
-    if (prompt.length === 0) prompt = [tok.eosTokenId]; // something to predict the first response token from
-    if (prompt.length + longest > ctx) {
-      prompt = prompt.slice(prompt.length - (ctx - longest));
-      truncated = true;
-    }
-    prepared.push({ pair, prompt, chosen, rejected, truncated });
-  }
+  pairs.forEach((pair, index) => {
+    const p = preparePair(pair, index, tok, ctx, opts.transform);
+    if ('skip' in p) skipped.push({ id: pair.id, reason: p.skip, index });
+    else prepared.push(p);
+  });
   const bs = Math.max(1, opts.batchSize ?? 8);
   const share = (opts.sharePrompts ?? true) && kind !== 'sequence';
   const normalize = !!opts.lengthNormalize;
@@ -307,6 +347,7 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
       const r = scores[2 * i + 1] as number;
       return {
         id: p.pair.id,
+        index: p.index,
         chosen: c,
         rejected: r,
         margin: c - r,
@@ -351,7 +392,15 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
       done += plan.pairs.length;
       opts.onProgress?.(done, prepared.length);
     }
-    if (!aborted) out.push(...scored);
+    if (aborted) break;
+    out.push(...scored);
+    if (opts.onPartial) {
+      // Everything before the next window's first pair is handled (a skipped pair there included).
+      const lo = part[0] ? (part[0] as Prepared).index : 0;
+      const next = prepared[w + window];
+      const consumed = next ? next.index : pairs.length;
+      opts.onPartial({ consumed, pairs: scored, skipped: skipped.filter((s) => s.index < consumed && (w === 0 || s.index >= lo)).map(({ id, reason }) => ({ id, reason })) });
+    }
   }
-  return { pairs: out, truncated: out.filter((p) => p.truncated).length, skipped, ...(aborted ? { aborted } : {}) };
+  return { pairs: out, truncated: out.filter((p) => p.truncated).length, skipped: skipped.map(({ id, reason }) => ({ id, reason })), ...(aborted ? { aborted } : {}) };
 }

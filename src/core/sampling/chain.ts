@@ -133,3 +133,29 @@ export function chainFromHf(o: HfSamplingOptions, eosTokenIds: readonly number[]
   if (o.min_p) specs.push({ type: 'min_p', p: o.min_p });
   return [...specs, { type: 'dist' }];
 }
+
+/** Short labels of a chain in the order it runs, under the Hugging Face names ("top_k 50", …, "sample"). */
+export function describeChain(specs: readonly SamplerSpec[]): string[] {
+  return specs.map((s) => {
+    switch (s.type) {
+      case 'repetition_penalty':
+        return `repetition_penalty ${s.penalty}`;
+      case 'no_repeat_ngram':
+        return `no_repeat_ngram_size ${s.size}`;
+      case 'min_new_tokens':
+        return `min_new_tokens ${s.n}`;
+      case 'temperature':
+        return `temperature ${s.temperature}`;
+      case 'top_k':
+        return `top_k ${s.k}`;
+      case 'top_p':
+        return `top_p ${s.p}`;
+      case 'min_p':
+        return `min_p ${s.p}`;
+      case 'greedy':
+        return 'argmax';
+      case 'dist':
+        return 'sample';
+    }
+  });
+}

@@ -16,5 +16,8 @@ export interface Filter {
   apply(scores: Float32Array, ctx: SamplerContext): void;
 }
 
+/** The largest finite float32; a filter must never turn a finite score into +Infinity. */
+export const F32_MAX = 3.4028234663852886e38;
+
 /** Keeps at least this many tokens in every filter (HF's min_tokens_to_keep). */
 export const MIN_TOKENS_TO_KEEP = 1;

@@ -1,4 +1,5 @@
 import type { Filter } from './filter.ts';
+import { F32_MAX } from './filter.ts';
 
 /**
  * CTRL repetition penalty (Keskar et al. 2019; HF RepetitionPenaltyLogitsProcessor): for every token
@@ -15,7 +16,9 @@ export function repetitionPenalty(theta: number): Filter {
       for (const t of seen) {
         if (t < 0 || t >= scores.length) continue;
         const s = scores[t] as number;
-        scores[t] = s < 0 ? s * theta : s / theta;
+        // θ < 1 divides a huge positive score past float32's range: keep it finite (the largest
+        // float32), or the distribution would be NaN (found by test/core/properties.test.ts).
+        scores[t] = s < 0 ? s * theta : Math.min(s / theta, F32_MAX);
       }
     },
   };

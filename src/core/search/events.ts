@@ -24,6 +24,16 @@ export interface RowStep {
   readonly top: readonly TopEntry[];
   /** The combined distribution's most likely tokens (log-probs); absent when unguided. */
   readonly topCombined?: readonly TopEntry[];
+  /**
+   * Each token-level reward source's highest-valued tokens, keyed like `rewards` (an ARM's
+   * log-probs; β-free log π_tuned − log π_ref for implicit guidance); absent when unguided.
+   */
+  readonly topRewards?: Readonly<Record<string, readonly TopEntry[]>>;
+  /**
+   * Ids among the shown top lists that the sampler chain's filters removed (top-k, top-p, min-p,
+   * no-repeat n-gram…), so they could not be chosen; absent when the chain has no filters.
+   */
+  readonly cut?: readonly number[];
 }
 
 /** A hypothesis that left the search at this step (beam search). */

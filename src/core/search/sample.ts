@@ -8,7 +8,8 @@
  * distribution they were decoded from (log_softmax of the policy logits, or of the combined score
  * when guided), before temperature and filters.
  */
-import { buildChain, type SamplerSpec } from '../sampling/chain.ts';
+import { argmax } from '../math/logits.ts';
+import { buildChain, sampleFromScores, type SamplerSpec } from '../sampling/chain.ts';
 import { Rng } from '../sampling/rng.ts';
 import type { AbortSignalLike } from './abort.ts';
 import type { DecodeEvent, FinishReason, RowStep, SequenceResult } from './events.ts';
@@ -58,13 +59,15 @@ export async function* sample(source: NextTokenSource, prompt: readonly number[]
       active.forEach((i, b) => {
         const row = rows[i] as Row;
         const dist = dists[b] as RowDistribution;
-        const token = chain.sample(dist.scores, { history: row.history, generated: step }, rngs[i]);
+        // chain.sample, split so the step event can show which top tokens the filters removed
+        const filtered = chain.filter(dist.scores, { history: row.history, generated: step });
+        const token = chain.selector === 'greedy' ? argmax(filtered) : sampleFromScores(filtered, rngs[i] as Rng);
         const trace = traceFor(dist, token);
         row.node = extend(row.node, trace);
         row.score += trace.combinedLogprob;
         row.history.push(token);
         tokens[b] = token;
-        events.push(rowStep(dist, trace, { row: i, parent: i, group: 0, score: row.score }, k));
+        events.push(rowStep(dist, trace, { row: i, parent: i, group: 0, score: row.score }, k, chain.filters.length ? filtered : undefined));
         if (eos.has(token)) row.finish = 'eos';
         else if (step + 1 === opts.maxNewTokens) row.finish = 'length';
       });

@@ -123,7 +123,8 @@ export function validate(spec: StrategySpec, m: StrategyModels, promptLength: nu
   buildChain(chainOf(spec));
 }
 
-function chainOf(spec: StrategySpec, eos: readonly number[] = []): SamplerSpec[] {
+/** The sampler chain a (non-beam) strategy runs: Hugging Face's order for its generation config. */
+export function chainOf(spec: StrategySpec, eos: readonly number[] = []): SamplerSpec[] {
   const c = spec.config;
   const sampling = spec.strategy === 'sample' || spec.strategy === 'best_of_n' || spec.strategy === 'rejection' ? true : !!c.do_sample;
   return chainFromHf({ ...c, do_sample: sampling && c.temperature !== 0 }, eos);

@@ -39,8 +39,21 @@ export function rowStep(
   trace: TokenTrace,
   fields: { row: number; parent: number; group: number; score: number },
   k: number,
+  /** The scores after the sampler chain's filters (-Infinity = removed), when it has filters. */
+  filtered?: Float32Array,
 ): RowStep {
   const top: TopEntry[] = topK(dist.policy, k);
+  const topCombined = dist.guided ? topK(dist.logprobs, k) : undefined;
+  let topRewards: Record<string, TopEntry[]> | undefined;
+  if (dist.guided && dist.rewards.size) {
+    topRewards = {};
+    for (const [key, v] of dist.rewards) topRewards[key] = topK(v, k);
+  }
+  let cut: number[] | undefined;
+  if (filtered) {
+    const ids = new Set([...top, ...(topCombined ?? [])].map((e) => e.tokenId));
+    cut = [...ids].filter((id) => filtered[id] === -Infinity);
+  }
   return {
     ...fields,
     tokenId: trace.tokenId,
@@ -48,6 +61,8 @@ export function rowStep(
     combinedLogprob: trace.combinedLogprob,
     rewards: trace.rewards,
     top,
-    ...(dist.guided ? { topCombined: topK(dist.logprobs, k) } : {}),
+    ...(topCombined ? { topCombined } : {}),
+    ...(topRewards ? { topRewards } : {}),
+    ...(cut ? { cut } : {}),
   };
 }

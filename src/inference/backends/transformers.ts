@@ -6,9 +6,20 @@
  * Decoding never goes through `generate()`: we call the model's forward pass ourselves, keep the
  * `present.*` outputs as the cache, and gather cache rows for beams (on the GPU for WebGPU).
  */
-import { AutoModel, AutoModelForCausalLM, AutoTokenizer, Tensor, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, Tensor, env, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer } from '../../core/model/types.ts';
 import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
+import { logSumExpRange as lseRange } from '../../core/metrics/logSumExpFast.ts';
+import {
+  CONFIG_FILES,
+  TOKENIZER_FILES,
+  checkCausalLm,
+  checkSequenceRm,
+  explainLoadError,
+  fnv1a64,
+  looksLikeHtml,
+  type SessionIo,
+} from './modelErrors.ts';
 
 export type Device = 'cpu' | 'wasm' | 'webgpu';
 
@@ -16,6 +27,12 @@ export interface LoadOptions {
   device: Device;
   /** Passed to transformers.js; 'fp32' for the bundled models. */
   dtype?: string;
+  /**
+   * Reads a model file as text, used only after a load failed on a JSON syntax error, to name the
+   * file that is an HTML page. Default: `env.fetch` under `env.localModelPath` (the browser's
+   * local models); return null when the file cannot be read.
+   */
+  readText?: (id: string, file: string) => Promise<string | null>;
 }
 
 type Feeds = Record<string, Tensor>;
@@ -55,6 +72,17 @@ function isGpu(t: Tensor): boolean {
   return t.location === 'gpu-buffer';
 }
 
+/**
+ * What the adapter holds right now: KV caches not yet disposed, and the GPU buffers inside them
+ * (`present.*` outputs kept on the GPU and rows gathered by gpuGather). Leak tests read these
+ * through `liveResources()` (Node) or the worker's `debug` request (browser).
+ */
+const live = { caches: 0, gpuBuffers: 0 };
+
+export function liveResources(): { caches: number; gpuBuffers: number } {
+  return { ...live };
+}
+
 /** Gathers rows of a CPU tensor along axis 0. */
 function gatherRowsCpu(t: Tensor, rows: Int32Array): Tensor {
   const dims = t.dims as number[];
@@ -68,13 +96,18 @@ function gatherRowsCpu(t: Tensor, rows: Int32Array): Tensor {
 
 class TransformersKvCache implements KvCache {
   private disposed = false;
+  private readonly ownedGpu: number;
   constructor(
     readonly entries: Feeds,
     /** 0/1 attention mask, [rows, length]. */
     readonly mask: Uint8Array,
     readonly rows: number,
     readonly length: number,
-  ) {}
+  ) {
+    this.ownedGpu = Object.values(entries).filter(isGpu).length;
+    live.caches++;
+    live.gpuBuffers += this.ownedGpu;
+  }
 
   async select(rows: Int32Array): Promise<KvCache> {
     if (this.disposed) throw new Error('KV cache used after dispose');
@@ -94,7 +127,16 @@ class TransformersKvCache implements KvCache {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of Object.values(this.entries)) if (isGpu(t)) t.dispose();
+    live.caches--;
+    live.gpuBuffers -= this.ownedGpu;
+    for (const t of Object.values(this.entries)) {
+      if (!isGpu(t)) continue;
+      try {
+        t.dispose();
+      } catch {
+        // a lost WebGPU device: its buffers are gone with it
+      }
+    }
   }
 
   /** Number of live GPU buffers held (for leak tests). */
@@ -121,22 +163,11 @@ function lastLogits(logits: Tensor): Float32Array[] {
 /**
  * log Σ exp(x[off .. off + n)) in float64, straight on the logits buffer (no row copy, no
  * log-softmax written out): reading the log-prob of one token per position needs this over the
- * whole vocabulary, and it is the scorer's largest JavaScript cost. (A polynomial exp was tried:
- * no faster than Math.exp in V8 on real logits.) -Infinity entries contribute nothing; a NaN or
- * +Infinity entry gives NaN.
+ * whole vocabulary, and it is the scorer's largest JavaScript cost. The kernel (table-driven exp,
+ * ~2–3× a Math.exp loop, equal to ~1e-14) lives in core/metrics/logSumExpFast.ts. -Infinity
+ * entries contribute nothing; a NaN or +Infinity entry gives NaN.
  */
-export function logSumExpRange(x: Float32Array, off: number, n: number): number {
-  const end = off + n;
-  let m = -Infinity;
-  for (let i = off; i < end; i++) {
-    const v = x[i] as number;
-    if (v > m) m = v;
-  }
-  if (m === -Infinity) return -Infinity;
-  let s = 0;
-  for (let i = off; i < end; i++) s += Math.exp((x[i] as number) - m);
-  return m + Math.log(s);
-}
+export const logSumExpRange: (x: Float32Array, off: number, n: number) => number = lseRange;
 
 /** log-softmax of row `x[off .. off + V)` at `token`. */
 function logProbAt(x: Float32Array, off: number, V: number, token: number): number {
@@ -312,11 +343,31 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
 export class TransformersTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  private digestValue: string | null = null;
   constructor(readonly raw: PreTrainedTokenizer) {
     const vocab = raw.get_vocab() as Map<string, number> | Record<string, number>;
     const ids = vocab instanceof Map ? [...vocab.values()] : Object.values(vocab);
     this.vocabSize = ids.reduce((m, i) => Math.max(m, i + 1), 0);
     this.eosTokenId = (raw as unknown as { eos_token_id?: number }).eos_token_id ?? 0;
+  }
+  /**
+   * A digest of what maps text to ids — the vocabulary, the merges and the added tokens of
+   * tokenizer.json (whatever source it was read from) — so models whose tokenizers differ are
+   * refused even when their vocabulary sizes agree. Computed once, on first use.
+   */
+  get digest(): string {
+    if (this.digestValue) return this.digestValue;
+    const json = (this.raw as unknown as { _tokenizerJSON?: { model?: { type?: string; vocab?: unknown; merges?: unknown }; added_tokens?: unknown } })._tokenizerJSON;
+    const vocab = this.raw.get_vocab() as Map<string, number> | Record<string, number>;
+    const entries = (vocab instanceof Map ? [...vocab.entries()] : Object.entries(vocab)).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+    const merges = json?.model?.merges;
+    this.digestValue = fnv1a64([
+      String(json?.model?.type ?? ''),
+      ...entries.map(([t, i]) => `${i}\t${t}`),
+      JSON.stringify(merges ?? null),
+      JSON.stringify(json?.added_tokens ?? null),
+    ]);
+    return this.digestValue;
   }
   encode(text: string): number[] {
     return this.raw.encode(text, { add_special_tokens: false });
@@ -329,18 +380,83 @@ export class TransformersTokenizer implements Tokenizer {
   }
 }
 
+/** The browser's default for LoadOptions.readText: the local model files under env.localModelPath. */
+async function readLocalText(id: string, file: string): Promise<string | null> {
+  try {
+    const e = env as unknown as { fetch?: (u: string) => Promise<globalThis.Response>; localModelPath?: string };
+    if (typeof e.fetch !== 'function' || !e.localModelPath || /^\/|^[A-Za-z]:[\\/]/.test(id)) return null;
+    const res = await e.fetch(`${e.localModelPath}${id}/${file}`);
+    return res.ok ? await res.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs one loading stage and turns its raw error into a ModelFolderError naming the file at fault
+ * (modelErrors.ts). On a JSON syntax error, the stage's JSON files are re-read (error path only) to
+ * name the one that is an HTML page.
+ */
+async function stage<T>(id: string, jsonFiles: readonly string[], opts: LoadOptions, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    let htmlFile: string | undefined;
+    if (e instanceof SyntaxError && jsonFiles.length > 1) {
+      const read = opts.readText ?? readLocalText;
+      for (const f of jsonFiles) {
+        const text = await read(id, f).catch(() => null);
+        if (text !== null && looksLikeHtml(text)) {
+          htmlFile = f;
+          break;
+        }
+      }
+    }
+    throw explainLoadError(id, e, jsonFiles, htmlFile);
+  }
+}
+
+/** The graph's input/output names (and output shapes, where ORT reports them) of a loaded model. */
+function sessionIo(model: PreTrainedModel): SessionIo {
+  const sessions = (model as unknown as { sessions?: Record<string, SessionIo> }).sessions ?? {};
+  const s = sessions.model ?? Object.values(sessions)[0];
+  return { inputNames: s?.inputNames ?? [], outputNames: s?.outputNames ?? [], outputMetadata: s?.outputMetadata };
+}
+
+/** Loads config, tokenizer and ONNX session of one model, each stage with its own error explanation. */
+async function loadParts(
+  id: string,
+  opts: LoadOptions,
+  Auto: typeof AutoModel | typeof AutoModelForCausalLM,
+  check: (id: string, io: SessionIo, architectures: readonly string[]) => void,
+): Promise<{ model: PreTrainedModel; tokenizer: TransformersTokenizer; config: ModelConfig }> {
+  const config = await stage(id, CONFIG_FILES, opts, () => AutoConfig.from_pretrained(id));
+  const tokenizer = await stage(id, TOKENIZER_FILES, opts, () => loadTokenizer(id));
+  const model = await stage(id, ['generation_config.json'], opts, () =>
+    Auto.from_pretrained(id, { config, device: opts.device, dtype: (opts.dtype ?? 'fp32') as 'fp32' }),
+  );
+  try {
+    const architectures = (config as unknown as { architectures?: string[] }).architectures ?? [];
+    check(id, sessionIo(model), architectures);
+  } catch (e) {
+    await model.dispose().catch(() => {});
+    throw e;
+  }
+  return { model, tokenizer, config: model.config as unknown as ModelConfig };
+}
+
 export async function loadTokenizer(id: string): Promise<TransformersTokenizer> {
   return new TransformersTokenizer(await AutoTokenizer.from_pretrained(id));
 }
 
+/** Loads a causal LM with a KV cache (policy, ARM, tuned, reference); refuses anything else, naming what it is. */
 export async function loadLanguageModel(id: string, opts: LoadOptions): Promise<TransformersLanguageModel> {
-  const tokenizer = await loadTokenizer(id);
-  const model = await AutoModelForCausalLM.from_pretrained(id, { device: opts.device, dtype: (opts.dtype ?? 'fp32') as 'fp32' });
-  return new TransformersLanguageModel(id, model, tokenizer, model.config as unknown as ModelConfig);
+  const { model, tokenizer, config } = await loadParts(id, opts, AutoModelForCausalLM, checkCausalLm);
+  return new TransformersLanguageModel(id, model, tokenizer, config);
 }
 
+/** Loads a scalar-head sequence reward model (logits [batch, 1]); refuses a causal LM. */
 export async function loadSequenceRewardModel(id: string, opts: LoadOptions): Promise<TransformersSequenceRewardModel> {
-  const tokenizer = await loadTokenizer(id);
-  const model = await AutoModel.from_pretrained(id, { device: opts.device, dtype: (opts.dtype ?? 'fp32') as 'fp32' });
-  return new TransformersSequenceRewardModel(id, model, tokenizer, model.config as unknown as ModelConfig);
+  const { model, tokenizer, config } = await loadParts(id, opts, AutoModel, checkSequenceRm);
+  return new TransformersSequenceRewardModel(id, model, tokenizer, config);
 }

@@ -1,0 +1,108 @@
+/**
+ * Per-token scores of one preference pair, for the ranking view's reward strips and `rank --json
+ * --token-scores`: for each response token, what the scorer adds up —
+ * - policy: log π(y_t | x, y_<t)
+ * - arm: log π_ARM(y_t | x, y_<t)
+ * - implicit: β·(log π_tuned − log π_ref)(y_t | x, y_<t)
+ * - sequence: none (one scalar for the whole response; `perToken` is false).
+ * Tokenization, truncation and the skip rule are scorePairs' (preparePair), so the values of a
+ * response sum to its summed score (its mean with length normalisation).
+ */
+import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
+import type { PreferencePair } from '../data/preferences.ts';
+import { preparePair, type ScorerKind, type ScorerModels } from './scorePairs.ts';
+
+export interface ResponseTokens {
+  readonly ids: number[];
+  /** The text of each token (for display; rendered as text). */
+  readonly texts: string[];
+  /** Per-token score, aligned with ids; empty for the sequence scorer. */
+  readonly values: number[];
+  /** The response's score as the ranking counts it (sum, or mean with length normalisation; the RM's scalar). */
+  readonly total: number;
+}
+
+export interface PairTokenScores {
+  readonly id: string;
+  readonly kind: ScorerKind;
+  /** False for the sequence reward model: it has no per-token score. */
+  readonly perToken: boolean;
+  /** What a value means, for the legend. */
+  readonly meaning: string;
+  readonly truncated: boolean;
+  readonly chosen: ResponseTokens;
+  readonly rejected: ResponseTokens;
+}
+
+export interface TokenScoreOptions {
+  readonly beta?: number;
+  readonly lengthNormalize?: boolean;
+  readonly transform?: (pair: PreferencePair) => PreferencePair;
+}
+
+const MEANING: Record<ScorerKind, string> = {
+  policy: 'log π(token | prompt, earlier tokens) under the policy',
+  arm: 'log π_ARM(token | prompt, earlier tokens): the ARM’s token reward',
+  implicit: 'β·(log π_tuned − log π_ref) of the token: the implicit (DPO) token reward',
+  sequence: 'a sequence reward model scores the whole response at once: it has no per-token score',
+};
+
+const contextOf = (kind: ScorerKind, m: ScorerModels): number => {
+  const need = <T>(x: T | undefined, what: string): T => {
+    if (!x) throw new Error(`scorer "${kind}" needs ${what}`);
+    return x;
+  };
+  switch (kind) {
+    case 'policy':
+      return need(m.policy, 'a policy').contextLength;
+    case 'arm':
+      return need(m.arm, 'an ARM').contextLength;
+    case 'implicit':
+      return Math.min(need(m.tuned, 'a tuned model').contextLength, need(m.ref, 'a reference model').contextLength);
+    case 'sequence':
+      return need(m.rewardModel, 'a sequence reward model').contextLength;
+  }
+};
+
+/** Scores one pair token by token; throws when the pair is skipped by the ranking rules (with the reason). */
+export async function scorePairTokens(pair: PreferencePair, kind: ScorerKind, m: ScorerModels, tok: Tokenizer, opts: TokenScoreOptions = {}): Promise<PairTokenScores> {
+  const ctx = contextOf(kind, m);
+  const p = preparePair(pair, 0, tok, ctx, opts.transform);
+  if ('skip' in p) throw new Error(`pair ${pair.id} is not scored: ${p.skip}`);
+  const beta = opts.beta ?? 1;
+  const rows = [p.chosen, p.rejected];
+  const full = rows.map((r) => [...p.prompt, ...r]);
+  const from = rows.map(() => p.prompt.length);
+  const lp = async (model: LanguageModel) => (await model.score(full, from)).map((a) => Array.from(a));
+  let values: number[][];
+  let totals: number[];
+  switch (kind) {
+    case 'policy':
+    case 'arm':
+      values = await lp((kind === 'policy' ? m.policy : m.arm) as LanguageModel);
+      break;
+    case 'implicit': {
+      const t = await lp(m.tuned as LanguageModel);
+      const r = await lp(m.ref as LanguageModel);
+      values = t.map((row, i) => row.map((v, j) => beta * (v - (r[i]?.[j] as number))));
+      break;
+    }
+    case 'sequence':
+      values = [[], []];
+      totals = Array.from(await (m.rewardModel as SequenceRewardModel).score(full));
+      break;
+  }
+  if (kind !== 'sequence') {
+    totals = values.map((row) => {
+      const s = row.reduce((a, v) => a + v, 0);
+      return opts.lengthNormalize && kind !== 'implicit' && row.length ? s / row.length : s;
+    });
+  }
+  const side = (i: number): ResponseTokens => ({
+    ids: rows[i] as number[],
+    texts: (rows[i] as number[]).map((id) => tok.tokenText(id)),
+    values: values[i] as number[],
+    total: (totals as number[])[i] as number,
+  });
+  return { id: pair.id, kind, perToken: kind !== 'sequence', meaning: MEANING[kind], truncated: p.truncated, chosen: side(0), rejected: side(1) };
+}

@@ -48,6 +48,12 @@ export interface Backend {
   /** The `debug` request: fault simulation and live resource counts. */
   debug?(action: DebugAction): Promise<unknown>;
   /**
+   * After a device loss this runtime is unusable (the browser: ORT's one wasm instance, shared with
+   * its WebGPU provider, fails or hangs afterwards): the handler does not reload models here but
+   * asks the page to replace the worker (`device` message with `restart`).
+   */
+  readonly restartOnDeviceLoss?: boolean;
+  /**
    * The `bench` request's reference: transformers.js `generate()` on its own copy of model `id` on
    * `device` (src/bench/baseline.ts, imported dynamically by the worker).
    */
@@ -190,7 +196,14 @@ export class Handler {
         void p.then((m) => ('model' in m ? m.model : m).dispose()).catch(() => {});
       }
     }
-    this.post({ id: 0, type: 'device', device: 'wasm', reason: `WASM fallback: the GPU device was lost (${reason})`, notice: `The GPU device was lost (${reason}); the lab now runs on WASM.` });
+    this.post({
+      id: 0,
+      type: 'device',
+      device: 'wasm',
+      reason: `WASM fallback: the GPU device was lost (${reason})`,
+      notice: `The GPU device was lost (${reason}); the lab now runs on WASM.`,
+      ...(this.backend.restartOnDeviceLoss ? { restart: true } : {}),
+    });
   }
 
   /**
@@ -201,6 +214,9 @@ export class Handler {
    */
   private async recover(req: Request, e: unknown, device: Device): Promise<unknown> {
     if (device !== 'webgpu' || req.type === 'init' || req.type === 'debug' || req.type === 'cancel') return e;
+    // ORT's own error may come before the device's lost promise settles (and may not say "lost"):
+    // give the promise a moment before deciding what went wrong.
+    if (this.lostReason === null && this.watched && !isOutOfMemory(e)) await Promise.race([this.watched, new Promise((r) => setTimeout(r, 250))]);
     const lost = this.lostReason ?? (isDeviceLost(e) ? messageOf(e) : null);
     if (lost === null && !isOutOfMemory(e)) return e;
     const { lm, rm } = modelsOf(req);
@@ -212,6 +228,8 @@ export class Handler {
         this.rewardModels.delete(`webgpu:${id}`);
       }
     const what = lost !== null ? `The GPU device was lost (${lost}).` : `The GPU ran out of memory (${messageOf(e)}).`;
+    // The page replaces this worker and reloads the models there (client.ts) before showing this.
+    if (lost !== null && this.backend.restartOnDeviceLoss) return new DeviceLostError(`${what} The models were reloaded on WASM; run again.`);
     try {
       await Promise.all([...lm.map((id) => this.lm(id)), ...rm.map((id) => this.rm(id))]);
     } catch (r) {

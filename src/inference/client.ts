@@ -30,6 +30,8 @@ type Pending = {
   onEvent?: (e: TokenEvent) => void;
   onProgress?: (p: RankProgress) => void;
   onDownload?: (p: DownloadProgress) => void;
+  /** What was asked (to reload its models in a worker that replaces one whose GPU device was lost). */
+  body?: RequestBody;
 };
 
 export interface RankResult {
@@ -84,6 +86,10 @@ export class InferenceClient {
 
   private receive(r: Response): void {
     // Device changes and notices concern the whole page, whichever request (if any) caused them.
+    if (r.type === 'device' && r.restart) {
+      void this.replaceAfterLoss(r.reason, r.notice);
+      return;
+    }
     if (r.type === 'device') {
       this.onDevice?.({ device: r.device, reason: r.reason, ...(r.notice ? { notice: r.notice } : {}) });
       if (r.notice) this.onNotice?.(r.notice);
@@ -125,6 +131,39 @@ export class InferenceClient {
     }
   }
 
+  /**
+   * The worker's WebGPU device was lost and its runtime cannot be trusted any more: start a new
+   * worker on WASM (models added by the user registered again), reload there the models of the
+   * requests that were running, then fail those requests with a message saying to run again.
+   */
+  private async replaceAfterLoss(reason: string, notice?: string): Promise<void> {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    this.worker.terminate();
+    this.worker = this.start();
+    this.device = 'wasm';
+    for (const source of this.sources.values()) void this.send({ type: 'register', source }).done.catch(() => {});
+    await this.init('wasm').catch(() => {});
+    const lm = new Set<string>();
+    const rm = new Set<string>();
+    for (const { body } of pending) {
+      if (body?.type === 'generate') [body.run.policy, ...(body.run.arms ?? []), body.run.tuned, body.run.ref].forEach((id) => id && lm.add(id));
+      if (body?.type === 'generate' && body.run.rewardModel) rm.add(body.run.rewardModel);
+      if (body?.type === 'rank') [body.job.policy, body.job.tuned, body.job.ref, body.job.arm].forEach((id) => id && lm.add(id));
+      if (body?.type === 'rank' && body.job.rewardModel) rm.add(body.job.rewardModel);
+      if (body?.type === 'load') (body.as === 'rm' ? rm : lm).add(body.modelId);
+    }
+    await Promise.all([...[...lm].map((id) => this.load(id).catch(() => {})), ...[...rm].map((id) => this.load(id, { as: 'rm' }).catch(() => {}))]);
+    this.onDevice?.({ device: 'wasm', reason, ...(notice ? { notice } : {}) });
+    if (notice) this.onNotice?.(notice);
+    const lost = /\((.*)\)$/.exec(reason)?.[1] ?? reason;
+    for (const p of pending) {
+      const err = new Error(`The GPU device was lost (${lost}). The models were reloaded on WASM; run again.`);
+      err.name = 'DeviceLostError';
+      p.reject(err);
+    }
+  }
+
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
@@ -138,7 +177,7 @@ export class InferenceClient {
   ): { id: number; done: Promise<T> } {
     const id = this.nextId++;
     const done = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent, onProgress, onDownload });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent, onProgress, onDownload, body });
     });
     this.worker.postMessage({ ...body, id } as Request);
     return { id, done };

@@ -208,7 +208,18 @@ export type Response =
    * The device changed without an init (the WebGPU device was lost: the handler moved to WASM). Sent
    * with id 0 when no request caused it; the page updates its device line and shows `notice`.
    */
-  | { readonly id: number; readonly type: 'device'; readonly device: Device; readonly reason: string; readonly notice?: string }
+  | {
+      readonly id: number;
+      readonly type: 'device';
+      readonly device: Device;
+      readonly reason: string;
+      readonly notice?: string;
+      /**
+       * The worker's runtime cannot be trusted after the loss (onnxruntime-web's wasm instance is
+       * shared with its WebGPU provider): the page replaces the worker, on WASM, and reloads models.
+       */
+      readonly restart?: boolean;
+    }
   /** Something the user should know that is not an error (e.g. a model fell back to WASM). */
   | { readonly id: number; readonly type: 'notice'; readonly message: string }
   | { readonly id: number; readonly type: 'event'; readonly data: TokenEvent }

@@ -68,6 +68,7 @@ const backend: Backend = {
   fetch: (path) => fetch(import.meta.env.BASE_URL + 'models/' + path),
   // A lost WebGPU device (issue 7): the handler moves to WASM; `lose-device` simulates it.
   deviceLost: webgpuDeviceLost,
+  restartOnDeviceLoss: true,
   debug: async (action) => (action === 'lose-device' ? loseWebgpuDevice() : liveResources()),
   // Only the `bench` request needs it: a separate chunk, fetched then.
   loadGenerateBaseline: async (id, device) => (await import('../bench/baseline.ts')).loadGenerateBaseline(id, device),

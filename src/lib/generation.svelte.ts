@@ -52,7 +52,15 @@ export class GenerationState {
       this.device = d.device;
       this.deviceReason = d.reason;
     };
+    // Something the worker did on its own that the user should know (e.g. a WASM fallback after a
+    // WebGPU out-of-memory): shown until dismissed.
+    client.onNotice = (message) => {
+      this.notice = message;
+    };
   }
+
+  /** The worker's latest notice (empty when none or dismissed). */
+  notice = $state('');
 
   async start(choice: DeviceChoice): Promise<void> {
     try {

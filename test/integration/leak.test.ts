@@ -1,7 +1,8 @@
 /**
  * Resources (issue 7): 200 consecutive generations on the real models, alternating beam search
  * (4 beams) and GenARM (one ARM), must leave the adapter's live KV caches at their starting count
- * after every run, and the JS heap flat. Node's CPU backend runs 200 in a few seconds; the WebGPU
+ * after every run, and the JS heap flat. Node's CPU backend runs all 200 (~40 s on a busy 2-core
+ * machine); the WebGPU
  * version of this check (live GPU buffers, fewer runs on SwiftShader) is in test/e2e/faults.test.ts.
  */
 import { setFlagsFromString } from 'node:v8';

@@ -53,6 +53,13 @@ function int64(data: ArrayLike<number>, dims: number[]): Tensor {
   return new Tensor('int64', a, dims);
 }
 
+/** A 0/1 attention mask as int64 without a BigInt() call per entry (the step hot path; zeros are the default). */
+function int64Mask(mask: Uint8Array, dims: number[]): Tensor {
+  const a = new BigInt64Array(mask.length);
+  for (let i = 0; i < mask.length; i++) if (mask[i]) a[i] = 1n;
+  return new Tensor('int64', a, dims);
+}
+
 /** Left-pads rows to a common length; returns ids and the 0/1 mask, both [rows, length]. */
 export function leftPad(batch: readonly (readonly number[])[], pad: number): { ids: number[]; mask: Uint8Array; length: number } {
   const length = Math.max(...batch.map((r) => r.length));
@@ -145,10 +152,35 @@ class TransformersKvCache implements KvCache {
   }
 }
 
+/** present.N.key → past_key_values.N.key, computed once per name (cacheFrom runs every step). */
+const pastNames = new Map<string, string | null>();
+function pastName(k: string): string | null {
+  let n = pastNames.get(k);
+  if (n === undefined) pastNames.set(k, (n = k.startsWith('present.') ? PAST + k.slice('present.'.length) : null));
+  return n;
+}
+
 function cacheFrom(out: Record<string, Tensor>, mask: Uint8Array, rows: number, length: number): TransformersKvCache {
   const entries: Feeds = {};
-  for (const [k, v] of Object.entries(out)) if (k.startsWith('present.')) entries[PAST + k.slice('present.'.length)] = v;
+  for (const k in out) {
+    const n = pastName(k);
+    if (n !== null) entries[n] = out[k] as Tensor;
+  }
   return new TransformersKvCache(entries, mask, rows, length);
+}
+
+/**
+ * Logits of a one-token step ([B, 1, V]): one view per row on the output buffer, no copy. ORT
+ * returns a fresh buffer for every run, so the views stay valid and rows never alias each other.
+ * (A prefill's [B, T, V] is copied by lastLogits instead: views would keep all T positions alive.)
+ */
+function stepLogits(logits: Tensor): Float32Array[] {
+  const [B, T, V] = logits.dims as [number, number, number];
+  if (T !== 1) return lastLogits(logits);
+  const data = logits.data as Float32Array;
+  const out = new Array<Float32Array>(B);
+  for (let b = 0; b < B; b++) out[b] = data.subarray(b * V, (b + 1) * V);
+  return out;
 }
 
 /** Last-position logits of each row of a [B, T, V] CPU tensor. */
@@ -227,12 +259,12 @@ export class TransformersLanguageModel implements LanguageModel {
     }
     const out = await this.forward({
       input_ids: int64(next, [c.rows, 1]),
-      attention_mask: int64(mask, [c.rows, L]),
+      attention_mask: int64Mask(mask, [c.rows, L]),
       // Passed as `past_key_values` (not spread) so transformers.js slices the derived position_ids.
       past_key_values: c.entries as unknown as Tensor,
     });
     c.dispose();
-    return { logits: lastLogits(out.logits as Tensor), cache: cacheFrom(out, mask, c.rows, L) };
+    return { logits: stepLogits(out.logits as Tensor), cache: cacheFrom(out, mask, c.rows, L) };
   }
 
   async score(batch: readonly (readonly number[])[], from: readonly number[]): Promise<Float32Array[]> {

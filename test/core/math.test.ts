@@ -60,3 +60,13 @@ describe('topK', () => {
     expect(topK([1, 2], 0)).toEqual([]);
   });
 });
+
+describe('log-softmax at the edge of float32', () => {
+  it('keeps two equal maxima near 3.4e38 at p = 1/2 each (max + log(s) would round the log away)', async () => {
+    const { softmax } = await import('../../src/core/math/logits.ts');
+    const p = softmax(Float32Array.from([3.4e38, -3.4e38, 3.4e38, 0]));
+    expect(p[0]).toBeCloseTo(0.5, 6);
+    expect(p[2]).toBeCloseTo(0.5, 6);
+    expect(p[1]).toBe(0);
+  });
+});

@@ -13,10 +13,22 @@ export function logSumExp(x: ArrayLike<number>): number {
   return max + Math.log(s);
 }
 
-/** out[i] = x[i] - logSumExp(x). `out` may alias `x`. */
+/**
+ * out[i] = x[i] - logSumExp(x), computed as (x[i] - max) - log(Σ exp(x - max)) so that huge logits
+ * keep their differences (max + log(s) would round the log away near ±3.4e38). `out` may alias `x`.
+ */
 export function logSoftmaxInto(x: ArrayLike<number>, out: Float32Array): Float32Array {
-  const lse = logSumExp(x);
-  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) - lse;
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if ((x[i] as number) > max) max = x[i] as number;
+  if (max === -Infinity || max === Infinity) {
+    const lse = logSumExp(x);
+    for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) - lse;
+    return out;
+  }
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += Math.exp((x[i] as number) - max);
+  const ls = Math.log(s);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) - max - ls;
   return out;
 }
 

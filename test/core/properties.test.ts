@@ -14,6 +14,11 @@ import { decode, type StrategySpec } from '../../src/core/search/strategy.ts';
 import type { DecodeEvent, DoneEvent, StepEvent } from '../../src/core/search/events.ts';
 import { TableModel } from '../support/fakeModel.ts';
 
+// A fixed seed keeps CI reproducible (a failure prints its seed and path to replay); explore new
+// cases locally with FC_SEED=random (or any number).
+const FC_SEED = process.env.FC_SEED;
+if (FC_SEED !== 'random') fc.configureGlobal({ seed: FC_SEED ? Number(FC_SEED) : 20261127 });
+
 // ---------------------------------------------------------------------------------------------
 // Dataset parser
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import type { GenerateBaseline } from '../bench/suite.ts';
 import { DeviceLostError, isDeviceLost, isOutOfMemory } from './backends/modelErrors.ts';
 import { tokenizerInfoOf, tokenizerMismatch, type RoleModel } from './compat.ts';
 import { yieldToEventLoop } from './yield.ts';
-import { chatTransform, fetchDatasetUrl, readJobDataset, scoreJob } from './rankJob.ts';
+import { chatTransform, fetchDatasetUrl, readJobDataset, scoreJob, streamOf } from './rankJob.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
 import type { RankProgress } from './protocol.ts';
 
@@ -68,6 +68,7 @@ function modelsOf(req: Request): { lm: string[]; rm: string[] } {
     case 'generate':
       return { lm: ids(req.run.policy, ...(req.run.arms ?? []), req.run.tuned, req.run.ref), rm: ids(req.run.rewardModel) };
     case 'rank':
+    case 'score-pair':
       return { lm: ids(req.job.policy, req.job.tuned, req.job.ref, req.job.arm), rm: ids(req.job.rewardModel) };
     case 'load':
       return (req as { as?: string }).as === 'rm' ? { lm: [], rm: [req.modelId] } : { lm: [req.modelId], rm: [] };
@@ -75,20 +76,6 @@ function modelsOf(req: Request): { lm: string[]; rm: string[] } {
       return { lm: [req.modelId], rm: [] };
     default:
       return { lm: [], rm: [] };
-  }
-}
-
-/** Reads a byte stream chunk by chunk (ReadableStream is not async-iterable in every browser). */
-async function* streamOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      if (value) yield value;
-    }
-  } finally {
-    reader.releaseLock();
   }
 }
 

@@ -12,7 +12,7 @@ import type { Tokenizer } from '../core/model/types.ts';
 import type { DatasetSource, RankJob, RankProgress } from './protocol.ts';
 
 /** Reads a byte stream chunk by chunk (ReadableStream is not async-iterable in every browser). */
-async function* streamOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* streamOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader();
   try {
     for (;;) {

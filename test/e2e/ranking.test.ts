@@ -45,6 +45,17 @@ async function cli(args: string[]) {
   return rankCli(parseArgs(['--scorer', 'policy', '--policy', 'tiny-dpo-positive', ...args]));
 }
 
+/**
+ * Clicks Evaluate once it is enabled (the previous run has finished). The click is dispatched on the
+ * element: on the loaded 2-core VM, Playwright's "stable" check (two animation frames) sometimes
+ * waited past a minute for frames while the page itself answered at once.
+ */
+async function evaluate(s: Session) {
+  const b = s.page.getByTestId('rank-run');
+  await expect.poll(() => b.isDisabled(), { timeout: 60_000 }).toBe(false);
+  await b.dispatchEvent('click');
+}
+
 const final = (n: number) => `[data-testid="rank-accuracy"][data-n="${n}"][data-partial="no"]`;
 
 describe('ranking view (WASM)', () => {
@@ -60,7 +71,7 @@ describe('ranking view (WASM)', () => {
   });
 
   async function open(query = '') {
-    await s.page.goto(`${inject('siteUrl')}?device=wasm${query}`);
+    await s.page.goto(`${inject('siteUrl')}?device=wasm${query}`, { timeout: 120_000 }); // a loaded 2-core VM can be slow
     await s.page.locator('[data-device="wasm"]').waitFor({ timeout: 60_000 });
     await s.page.getByTestId('rank-scorer').selectOption('policy'); // policy tiny-dpo-positive (the view's default)
   }
@@ -69,7 +80,7 @@ describe('ranking view (WASM)', () => {
     const { page } = s;
     await open();
     await page.getByTestId('rank-limit').fill('300');
-    await page.getByTestId('rank-run').click();
+    await evaluate(s);
     // a window of 64 pairs is saved to IndexedDB as soon as it completes: reload then
     await page.locator('[data-testid="rank-saved"]:not([data-saved="0"])').waitFor({ timeout: 120_000 });
     expect(await page.locator(final(300)).count()).toBe(0); // still running
@@ -103,9 +114,13 @@ describe('ranking view (WASM)', () => {
     expect(s.external).toEqual([]);
   });
 
-  it('scores a dropped file', async () => {
+  it('scores a dropped file; the chat-template box is disabled with the reason for the bundled models', async () => {
     const { page } = s;
     await open();
+    await expect.poll(() => page.getByTestId('rank-chat-template-reason').textContent(), { timeout: 30_000 }).toMatch(
+      /tiny-dpo-positive's tokenizer has no chat template \(its tokenizer_config.json has no "chat_template"\)/,
+    );
+    expect(await page.getByTestId('rank-chat-template').isDisabled()).toBe(true);
     const text = LINES.slice(0, 30).join('\n') + '\n';
     writeFileSync(path.join(tmp, 'dropped.jsonl'), text);
     await page.getByTestId('rank-drop').evaluate((el, t) => {
@@ -115,7 +130,7 @@ describe('ranking view (WASM)', () => {
     }, text);
     expect(await page.getByTestId('rank-file-name').textContent()).toMatch(/^dropped\.jsonl/);
     await page.getByTestId('rank-limit').fill('0');
-    await page.getByTestId('rank-run').click();
+    await evaluate(s);
     await page.locator(final(30)).waitFor({ timeout: 120_000 });
     const want = await cli(['--dataset', path.join(tmp, 'dropped.jsonl')]);
     expect(Number(await page.getByTestId('rank-accuracy').getAttribute('data-accuracy'))).toBe(want.accuracy);
@@ -143,11 +158,11 @@ describe('ranking view (WASM)', () => {
       await page.getByTestId('rank-limit').fill('40');
       for (const [p, msg] of [['/missing.jsonl', /answered HTTP 404/], ['/page', /is an HTML page, not a dataset/]] as const) {
         await page.getByTestId('rank-url').fill(`${srv.url}${p}`);
-        await page.getByTestId('rank-run').click();
+        await evaluate(s);
         await expect.poll(() => page.getByTestId('rank-error').textContent(), { timeout: 60_000 }).toMatch(msg);
       }
       await page.getByTestId('rank-url').fill(`${srv.url}/prefs.jsonl`);
-      await page.getByTestId('rank-run').click();
+      await evaluate(s);
       await page.locator(final(40)).waitFor({ timeout: 120_000 });
       const want = await cli(['--dataset', SPLIT, '--limit', '40']);
       expect(Number(await page.getByTestId('rank-accuracy').getAttribute('data-accuracy'))).toBe(want.accuracy);
@@ -184,7 +199,7 @@ describe('ranking view (WASM)', () => {
       await page.getByTestId('rank-hf-lookup').click();
       await expect.poll(() => page.getByTestId('rank-hf-split').inputValue(), { timeout: 30_000 }).toBe('default\u0000test');
       await page.getByTestId('rank-limit').fill('150');
-      await page.getByTestId('rank-run').click();
+      await evaluate(s);
       await page.locator(final(150)).waitFor({ timeout: 120_000 });
       const want = await cli(['--dataset', SPLIT, '--limit', '150']);
       expect(Number(await page.getByTestId('rank-accuracy').getAttribute('data-accuracy'))).toBe(want.accuracy);

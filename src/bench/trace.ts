@@ -25,15 +25,19 @@ interface TraceEvent {
   readonly args?: { readonly name?: string };
 }
 
-/** The renderer main thread's top-level tasks (RunTask) longer than `minWallMs`. */
+/** The renderer main thread's top-level tasks longer than `minWallMs`. */
 export function mainThreadTasks(traceJson: string, minWallMs = 0): MainTask[] {
   const parsed = JSON.parse(traceJson) as { traceEvents?: TraceEvent[] } | TraceEvent[];
   const events = Array.isArray(parsed) ? parsed : (parsed.traceEvents ?? []);
   const mains = events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
   if (mains.length === 0) throw new Error('trace: no CrRendererMain thread (was the page traced with the "toplevel" category?)');
   const isMain = (e: TraceEvent) => mains.some((m) => m.pid === e.pid && m.tid === e.tid);
-  return events
-    .filter((e) => e.ph === 'X' && e.name === 'RunTask' && isMain(e) && (e.dur ?? 0) / 1000 > minWallMs)
+  // The top-level task is 'ThreadControllerImpl::RunTask' ('toplevel'); 'RunTask' (devtools.timeline)
+  // nests inside it with the same span, so it is used only when the other is absent.
+  const top = events.filter((e) => e.ph === 'X' && isMain(e) && e.name === 'ThreadControllerImpl::RunTask');
+  const tasks = top.length ? top : events.filter((e) => e.ph === 'X' && isMain(e) && e.name === 'RunTask');
+  return tasks
+    .filter((e) => (e.dur ?? 0) / 1000 > minWallMs)
     .map((e) => ({ ts: e.ts, wallMs: (e.dur ?? 0) / 1000, cpuMs: e.tdur === undefined ? NaN : e.tdur / 1000 }));
 }
 

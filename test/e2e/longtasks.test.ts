@@ -89,12 +89,19 @@ describe('the page while generating', () => {
     const busy = await traced(
       s,
       async () => {
-        await page.evaluate(() => {
-          const end = performance.now() + 1000;
-          let x = 0;
-          while (performance.now() < end) x += Math.sqrt(x + 1);
-          return x;
-        });
+        // From a timer, as the page's own work runs (a CDP evaluate is not a RunTask of the page).
+        await page.evaluate(
+          () =>
+            new Promise<void>((resolve) =>
+              setTimeout(() => {
+                const end = performance.now() + 1000;
+                let x = 0;
+                while (performance.now() < end) x += Math.sqrt(x + 1);
+                (window as unknown as { __x: number }).__x = x;
+                setTimeout(resolve, 0);
+              }, 0),
+            ),
+        );
       },
       LIMIT_MS,
     );

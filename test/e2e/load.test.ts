@@ -157,6 +157,13 @@ describe('tiny-base in Chromium', () => {
       expect(cli.n).toBe(60);
       expect(inBrowser).toBe(cli.accuracy);
       expect(await page.locator('[data-testid="margin-histogram"] rect').count()).toBeGreaterThan(3);
+      // per-pair CSV and the histogram as PNG, made in the page
+      const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-ranking-csv-pairs').click()]);
+      const csvRows = readFileSync((await csvDl.path()) as string, 'utf8').trim().split('\r\n');
+      expect(csvRows[0]).toBe('id,chosen,rejected,margin,correct,tie,truncated,chosen_tokens,rejected_tokens,alpha,ref_chosen,ref_rejected');
+      expect(csvRows).toHaveLength(61);
+      const [pngDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-margin-histogram-png').click()]);
+      expect([...readFileSync((await pngDl.path()) as string).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
       await page.reload();
       await headline.waitFor({ timeout: 30_000 });
       expect(Number(await headline.getAttribute('data-accuracy'))).toBe(inBrowser);

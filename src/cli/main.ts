@@ -28,7 +28,9 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
     --token-scores   with --json: each pair gets chosen_tokens/rejected_tokens ({id, text, score})
     --json adds breakdowns: margin_histogram, calibration_bins, by_length, by_ref_logratio,
       skipped_pairs, pair_details
-  decoding-lab bench [--json]
+  decoding-lab bench [--json] [--repeats N] [--max_new_tokens T]
+                     Node-only speed ratios (median of N rounds, default 7; T-token runs, default
+                     64). \`npm run bench\` adds headless Chromium and writes bench/results.{json,md}
 
 Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.`;
 

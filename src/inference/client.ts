@@ -57,6 +57,8 @@ export class InferenceClient {
   onDevice: ((info: { device: Device; reason: string; notice?: string }) => void) | null = null;
   /** Called with what the user should know but is not an error (a model fell back to WASM…). */
   onNotice: ((message: string) => void) | null = null;
+  /** Called after every successful model load (the page uses the first to start background work). */
+  onLoaded: (() => void) | null = null;
   restarts = 0;
 
   constructor(private readonly factory: () => Worker = () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })) {
@@ -100,6 +102,7 @@ export class InferenceClient {
       return;
     }
     if (r.type === 'loaded' && r.notice) this.onNotice?.(r.notice);
+    if (r.type === 'loaded') this.onLoaded?.();
     const p = this.pending.get(r.id);
     if (!p) return; // a late message for a request nobody waits for any more
     switch (r.type) {

@@ -137,6 +137,34 @@ describe('ranking view (WASM)', () => {
     expect(await page.getByTestId('rank-label').textContent()).toContain('dropped.jsonl');
   });
 
+  it('renders hostile dataset text (ids, prompts, responses, bad lines) as inert text', async () => {
+    const { page } = s;
+    const xss = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>';
+    const rows = [
+      { id: `a${xss}`, prompt: `Say ${xss}`, chosen: ` great ${xss}`, rejected: ` bad ${xss}` },
+      { id: 'b', prompt: 'The nation', chosen: ' is strong.', rejected: ' is weak.' },
+    ];
+    const text = rows.map((r) => JSON.stringify(r)).join('\n') + `\n{"prompt": "${xss.replace(/"/g, '\\"')}"\n`;
+    await page.getByTestId('rank-drop').evaluate((el, t) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([t], 'hostile.jsonl', { type: 'application/x-ndjson' }));
+      el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, text);
+    await page.getByTestId('rank-limit').fill('0');
+    await evaluate(s);
+    await page.locator(final(2)).waitFor({ timeout: 120_000 });
+    const view = page.getByTestId('ranking');
+    expect(await view.textContent()).toContain('line 3'); // the bad line is reported by number
+    await page.locator('[data-testid="rank-pairs"]').evaluate((d) => ((d.closest('details') as HTMLDetailsElement).open = true));
+    expect(await page.getByTestId('rank-pairs').textContent()).toContain(`a${xss}`);
+    await page.getByTestId('rank-expand').first().click();
+    const strips = page.getByTestId('pair-strips');
+    await strips.waitFor({ timeout: 30_000 });
+    expect((await strips.textContent())?.replace(/\s+/g, ' ')).toContain('onerror');
+    expect(await page.locator('#ranking img, #ranking script, #ranking b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  });
+
   it('reads a URL, and says what is wrong with a missing file or an HTML page', async () => {
     const { page } = s;
     const srv = await serve((_req, res, url) => {

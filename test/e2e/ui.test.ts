@@ -1,8 +1,9 @@
 /**
  * The playground driven through its real UI in Debian's Chromium, on WASM and on WebGPU (SwiftShader):
- * beam, GenARM with two weighted ARMs, implicit (DPO/reference) guidance and best-of-N give the same
- * tokens as the same run decoded in Node; a pasted state URL reproduces a sampled run; exports
- * download real files; the multi-objective slider re-decodes. The run the UI sends is recorded by
+ * beam, diverse beam, GenARM with two weighted ARMs, implicit (DPO/reference) guidance and best-of-N
+ * give the same tokens as the same run decoded in Node; a pasted state URL reproduces a sampled run; a
+ * ranking evaluation equals the CLI and is found again after a reload (both devices); on WASM, exports
+ * download real files and the multi-objective slider re-decodes. The run the UI sends is recorded by
  * wrapping the page's InferenceClient (the `decodingLab` hook), so Node decodes exactly that request.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,9 @@ import '../integration/env.ts';
 import { loadLanguageModel, loadSequenceRewardModel, type TransformersLanguageModel } from '../../src/inference/backends/transformers.ts';
 import { decode, type StrategyModels } from '../../src/core/search/strategy.ts';
 import { openSession, type Session } from './browser.ts';
+import { MODELS_DIR } from '../integration/env.ts';
+import { parseArgs } from '../../src/cli/args.ts';
+import { rank as rankCli } from '../../src/cli/rank.ts';
 
 const PROMPT = 'The economy of the nation';
 
@@ -142,26 +146,58 @@ for (const device of ['wasm', 'webgpu'] as const) {
       if (device === 'wasm') expect(ids).toEqual(await inNode(run));
     });
 
-    if (device === 'wasm') {
-      it('a pasted state URL reproduces a sampled GenARM run token for token', async () => {
-        const { page } = s;
-        await setStrategy(page, 'Positivity steering with GenARM', 'genarm', tokens);
-        await page.getByLabel('seed', { exact: true }).fill('11');
-        await generate(page);
-        const first = await shownIds(page);
-        const url = page.url();
-        expect(url).toContain('strategy=genarm');
-        expect(url).toContain('seed=11');
-        const other = await s.context.newPage();
-        await other.goto(url);
-        await other.locator('[data-testid="device"][data-device="wasm"]').waitFor({ timeout: 60_000 });
-        await recordRuns(other);
-        expect(await other.getByTestId('prompt').inputValue()).toBe(PROMPT);
-        await generate(other);
-        expect(await shownIds(other)).toEqual(first);
-        await other.close();
-      });
+    it('a pasted state URL reproduces a sampled GenARM run token for token', async () => {
+      const { page } = s;
+      await setStrategy(page, 'Positivity steering with GenARM', 'genarm', tokens);
+      await page.getByLabel('seed', { exact: true }).fill('11');
+      await generate(page);
+      const first = await shownIds(page);
+      const url = page.url();
+      expect(url).toContain('strategy=genarm');
+      expect(url).toContain('seed=11');
+      const other = await s.context.newPage();
+      await other.goto(url);
+      await other.locator(`[data-testid="device"][data-device="${device}"]`).waitFor({ timeout: 60_000 });
+      await recordRuns(other);
+      expect(await other.getByTestId('prompt').inputValue()).toBe(PROMPT);
+      await generate(other);
+      expect(await shownIds(other)).toEqual(first);
+      await other.close();
+    });
 
+    it('diverse beam search (4 beams, 2 groups) lists the same beams as Node, with groups in the tree', async () => {
+      const { page } = s;
+      await setStrategy(page, 'Diverse beams', 'diverse_beam', tokens);
+      const run = await generate(page);
+      expect(run.spec).toMatchObject({ strategy: 'diverse_beam', config: { num_beams: 4, num_beam_groups: 2 } });
+      expect(await shownIds(page)).toEqual(await inNode(run));
+      const groups = await page.locator('[data-testid="sequences"] .meta').allTextContents();
+      expect(new Set(groups.map((g) => /group (\d)/.exec(g)?.[1])).size).toBe(2);
+      const titles = await page.locator('[data-testid="beam-tree"] title').allTextContents();
+      expect(titles.some((t) => /diversity penalty −[1-9]/.test(t))).toBe(true); // a later group paid for repeating a token
+    });
+
+    it('evaluates ranking accuracy on the bundled split like the CLI, and finds it again after a reload', async () => {
+      const { page } = s;
+      await page.getByTestId('tab-ranking').click();
+      await page.getByTestId('rank-scorer').selectOption('policy');
+      await page.getByTestId('rank-limit').fill('16');
+      const run = page.getByTestId('rank-run');
+      await expect.poll(() => run.isDisabled(), { timeout: 60_000 }).toBe(false);
+      await run.dispatchEvent('click');
+      const headline = page.locator('[data-testid="rank-accuracy"][data-n="16"][data-partial="no"]');
+      await headline.waitFor({ timeout: 240_000 });
+      const inBrowser = Number(await headline.getAttribute('data-accuracy'));
+      const cli = await rankCli(parseArgs(['--dataset', `${MODELS_DIR}datasets/prefs-positive-test.jsonl`, '--scorer', 'policy', '--policy', 'tiny-dpo-positive', '--limit', '16']));
+      expect(inBrowser).toBe(cli.accuracy);
+      await page.reload();
+      await headline.waitFor({ timeout: 60_000 });
+      expect(Number(await headline.getAttribute('data-accuracy'))).toBe(inBrowser);
+      await page.locator(`[data-testid="device"][data-device="${device}"]`).waitFor({ timeout: 60_000 });
+      await recordRuns(page);
+    });
+
+    if (device === 'wasm') {
       it('exports the run as JSON and CSV, and the beam tree as SVG and PNG', async () => {
         const { page } = s;
         await setStrategy(page, null, 'beam', 6);

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { logSumExp } from '../../src/core/math/logits.ts';
-import { logSumExpFast, logSumExpRange } from '../../src/core/metrics/logSumExpFast.ts';
+import { logSumExpFast, logSumExpRange } from '../../src/core/math/logSumExpFast.ts';
 
 describe('logSumExpFast', () => {
   it('equals the Math.exp loop on random float32 rows', () => {

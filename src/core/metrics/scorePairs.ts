@@ -24,7 +24,7 @@ import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/typ
 import type { PreferencePair } from '../data/preferences.ts';
 import { ChatTemplateError } from '../data/chatTemplate.ts';
 import type { AbortSignalLike } from '../search/abort.ts';
-import { logSumExpFast as logSumExp } from './logSumExpFast.ts';
+import { logSumExpFast as logSumExp } from '../math/logSumExpFast.ts';
 
 export type ScorerKind = 'policy' | 'implicit' | 'arm' | 'sequence';
 export const SCORERS: readonly ScorerKind[] = ['policy', 'implicit', 'arm', 'sequence'];

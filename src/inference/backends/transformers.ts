@@ -9,7 +9,7 @@
 import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, Tensor, env, type PreTrainedModel, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer } from '../../core/model/types.ts';
 import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
-import { logSumExpRange as lseRange } from '../../core/metrics/logSumExpFast.ts';
+import { logSumExpRange as lseRange } from '../../core/math/logSumExpFast.ts';
 import {
   CONFIG_FILES,
   TOKENIZER_FILES,
@@ -196,7 +196,7 @@ function lastLogits(logits: Tensor): Float32Array[] {
  * log Σ exp(x[off .. off + n)) in float64, straight on the logits buffer (no row copy, no
  * log-softmax written out): reading the log-prob of one token per position needs this over the
  * whole vocabulary, and it is the scorer's largest JavaScript cost. The kernel (table-driven exp,
- * ~2–3× a Math.exp loop, equal to ~1e-14) lives in core/metrics/logSumExpFast.ts. -Infinity
+ * ~2–3× a Math.exp loop, equal to ~1e-14) lives in core/math/logSumExpFast.ts. -Infinity
  * entries contribute nothing; a NaN or +Infinity entry gives NaN.
  */
 export const logSumExpRange: (x: Float32Array, off: number, n: number) => number = lseRange;

@@ -31,6 +31,15 @@ export function logSumExpRange(x: ArrayLike<number>, off: number, n: number): nu
     if (v > m) m = v;
   }
   if (m === -Infinity) return -Infinity;
+  return m + Math.log(sumExpBelow(x, off, n, m));
+}
+
+/**
+ * Σ exp(x[i] − m) over a slice, for m ≥ every entry (the slice's maximum): the kernel of
+ * {@link logSumExpRange}, exposed so a log-softmax can subtract m and log(s) separately.
+ */
+export function sumExpBelow(x: ArrayLike<number>, off: number, n: number, m: number): number {
+  const end = off + n;
   let s = 0;
   for (let i = off; i < end; i++) {
     const u = (m - (x[i] as number)) * SCALE; // ≥ 0; NaN for NaN entries (and for all when m = +Infinity)
@@ -40,7 +49,7 @@ export function logSumExpRange(x: ArrayLike<number>, off: number, n: number): nu
     const e = 1 - r * (1 - r * (0.5 - r * (1 / 6 - r / 24)));
     s += (INT_POW[q >> FRAC_BITS] as number) * (FRAC_POW[q & FRAC_MASK] as number) * e;
   }
-  return m + Math.log(s);
+  return s;
 }
 
 /** log Σ exp over a whole row. */

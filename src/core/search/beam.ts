@@ -14,7 +14,7 @@
  */
 import { topK } from '../math/topk.ts';
 import type { AbortSignalLike } from './abort.ts';
-import { NEG, checkBeamOptions, checkContext, f32, lengthDenominator, toSequence, type EarlyStopping, type Hypothesis } from './beamHypotheses.ts';
+import { NEG, addRowScore, checkBeamOptions, checkContext, f32, lengthDenominator, toSequence, type EarlyStopping, type Hypothesis } from './beamHypotheses.ts';
 import type { DecodeEvent, FinishReason, HypothesisEvent, RowStep } from './events.ts';
 import { applyProcessors, type LogitsProcessor } from './processors.ts';
 import type { NextTokenSource, RowDistribution } from './source.ts';
@@ -88,7 +88,7 @@ export async function* beamSearch(source: NextTokenSource, prompt: readonly numb
         const dist = dists[b] as RowDistribution;
         const row = applyProcessors(opts.processors, dist.logprobs, () => [...prompt, ...tokensOf(nodes[b] ?? null)]);
         const s = running[b] as number;
-        for (let v = 0; v < V; v++) acc[b * V + v] = (row[v] as number) + s; // the store rounds to float32
+        addRowScore(acc, b * V, row, s);
       }
       // 2-3. Top-K candidates and whether each hits a stopping criterion.
       const cands: Candidate[] = topK(acc, K).map(({ tokenId: i, value }) => {

@@ -129,3 +129,14 @@ export class BeamHypotheses {
     return this.worst >= best / Math.pow(len, this.lengthPenalty);
   }
 }
+
+/**
+ * acc[offset + v] = row[v] + score for every v (the store rounds to float32): one beam's row of
+ * candidate scores. A plain function on purpose: this loop runs B·V times per step, and V8 does not
+ * optimise a hot loop written inside an async generator (no on-stack replacement there), which made
+ * it run interpreted at ~100 ns per entry (1.9 ms of a 4-beam step on the bundled 4,096-token vocabulary).
+ */
+export function addRowScore(acc: Float32Array, offset: number, row: Float32Array, score: number): void {
+  const n = row.length;
+  for (let v = 0; v < n; v++) acc[offset + v] = (row[v] as number) + score;
+}

@@ -16,7 +16,7 @@
  */
 import { topK } from '../math/topk.ts';
 import type { BeamOptions } from './beam.ts';
-import { BeamHypotheses, NEG, checkBeamOptions, checkContext, f32, toSequence, type Hypothesis } from './beamHypotheses.ts';
+import { BeamHypotheses, NEG, addRowScore, checkBeamOptions, checkContext, f32, toSequence, type Hypothesis } from './beamHypotheses.ts';
 import type { DecodeEvent, HypothesisEvent, RowStep } from './events.ts';
 import { applyProcessors } from './processors.ts';
 import type { NextTokenSource, RowDistribution } from './source.ts';
@@ -107,7 +107,7 @@ export async function* diverseBeamSearch(source: NextTokenSource, prompt: readon
               for (const [v, c] of counts) row[v] = (row[v] as number) - f32(lambda * c); // the store rounds to float32
             }
             const s = scores[r] as number;
-            for (let v = 0; v < V; v++) acc[j * V + v] = (row[v] as number) + s;
+            addRowScore(acc, j * V, row, s);
           }
           const top = topK(acc, K);
           let n = 0;

@@ -5,19 +5,17 @@
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../core/model/types.ts';
 import { greedy } from '../core/search/greedy.ts';
 import { decode, type StrategyModels } from '../core/search/strategy.ts';
-import { decodeUtf8, readDataset } from '../core/data/preferences.ts';
-import { scorePairs, type ScorerModels } from '../core/metrics/scorePairs.ts';
+import { readItems } from '../core/data/preferences.ts';
+import type { ScorerModels } from '../core/metrics/scorePairs.ts';
 import { rankingReport } from '../core/metrics/report.ts';
 import { topK } from '../core/math/topk.ts';
-import type { Device, DeviceChoice, DownloadProgress, ModelSource, ProbeResult, RegisteredModel, Request, Response } from './protocol.ts';
+import type { BenchResult, DebugAction, Device, DeviceChoice, DownloadProgress, ModelSource, ProbeResult, RegisteredModel, Request, Response } from './protocol.ts';
 import { toWireError } from './protocol.ts';
-import type { DebugAction } from './protocol.ts';
-import type { BenchResult } from './protocol.ts';
 import type { GenerateBaseline } from '../bench/suite.ts';
 import { DeviceLostError, isDeviceLost, isOutOfMemory } from './backends/modelErrors.ts';
 import { tokenizerInfoOf, tokenizerMismatch, type RoleModel } from './compat.ts';
 import { yieldToEventLoop } from './yield.ts';
-import { chatTransform, fetchDatasetUrl, readJobDataset, scoreJob, streamOf } from './rankJob.ts';
+import { chatTransform, datasetItems, readJobDataset, scoreJob } from './rankJob.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
 import type { RankProgress } from './protocol.ts';
 
@@ -358,7 +356,8 @@ export class Handler {
     const { runSuite } = await import('../bench/suite.ts');
     const [policy, armPositive, armConcise, tuned] = await Promise.all(['tiny-base', 'tiny-arm-positive', 'tiny-arm-concise', 'tiny-dpo-positive'].map((id) => this.lm(id)));
     const n = o.rankingPairs ?? 64;
-    const pairs = n > 0 ? (await readDataset(decodeUtf8(await this.datasetBytes({ kind: 'bundled', path: 'datasets/prefs-positive-test.jsonl' })), n)).pairs : [];
+    const bundled = { kind: 'bundled', path: 'datasets/prefs-positive-test.jsonl' } as const;
+    const pairs = n > 0 ? (await readItems(await datasetItems(bundled, n, { fetchSite: (path) => this.backend.fetch(path) }), n)).pairs : [];
     const device = this.device;
     const baseline = await this.backend.loadGenerateBaseline('tiny-base', device);
     try {
@@ -408,17 +407,6 @@ export class Handler {
     } finally {
       this.running.delete(req.id);
     }
-  }
-
-  /** The bytes of a file source (bundled, picked or URL); the Hugging Face source has rows, not bytes (rankJob.ts). */
-  private async datasetBytes(src: Extract<Request, { type: 'rank' }>['job']['dataset']): Promise<AsyncIterable<Uint8Array>> {
-    if (src.kind === 'file') return streamOf(src.file.stream());
-    if (src.kind === 'url') return fetchDatasetUrl(src.url);
-    if (src.kind === 'hf') throw new Error('A Hugging Face dataset is read as rows (rankJob.ts datasetItems), not as bytes.');
-    const res = await this.backend.fetch(src.path);
-    if (!res.ok || !res.body) throw new Error(`Could not load the dataset ${src.path} (HTTP ${res.status}).`);
-    if ((res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${src.path} returned an HTML page, not a dataset: the host rewrites missing files to index.html.`);
-    return streamOf(res.body);
   }
 
   /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */

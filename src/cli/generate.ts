@@ -3,21 +3,9 @@ import { decode, type StrategyModels, type StrategySpec } from '../core/search/s
 import type { DecodeEvent, SequenceResult } from '../core/search/events.ts';
 import { generationConfig, parseArm, required, strategyOf, type Parsed } from './args.ts';
 import { assertSameTokenizer, lm, resolveModel, rm } from './nodeModels.ts';
+import { generateOutput, type GenerateOutput } from '../core/viz/export.ts';
 
-export interface GenerateOutput {
-  strategy: string;
-  prompt_token_ids: number[];
-  sequences: {
-    token_ids: number[];
-    text: string;
-    score: number;
-    group: number;
-    finish_reason: string;
-    reward?: number;
-    steps: { token_id: number; logprob: number; rewards: Record<string, number>; combined_logprob: number }[];
-  }[];
-  meta: { device: string; elapsed_ms: number; tokens_generated: number };
-}
+export type { GenerateOutput } from '../core/viz/export.ts';
 
 export async function generate(p: Parsed): Promise<GenerateOutput> {
   const strategy = strategyOf(p);
@@ -59,20 +47,13 @@ export async function generate(p: Parsed): Promise<GenerateOutput> {
   const events: AsyncGenerator<DecodeEvent> = decode(spec, models, ids);
   for await (const e of events) if (e.type === 'done') done = e.sequences;
   const elapsed = performance.now() - t0;
-  return {
+  return generateOutput({
     strategy,
-    prompt_token_ids: ids,
-    sequences: done.map((s) => ({
-      token_ids: [...s.tokenIds],
-      text: policy.tokenizer.decode(s.tokenIds),
-      score: s.score,
-      group: s.group,
-      finish_reason: s.finishReason,
-      ...(s.reward !== undefined ? { reward: s.reward } : {}),
-      steps: s.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: { ...t.rewards }, combined_logprob: t.combinedLogprob })),
-    })),
-    meta: { device: 'cpu', elapsed_ms: Math.round(elapsed), tokens_generated: done.reduce((a, s) => a + s.tokenIds.length, 0) },
-  };
+    promptTokenIds: ids,
+    sequences: done.map((result) => ({ result, text: policy.tokenizer.decode(result.tokenIds) })),
+    device: 'cpu',
+    elapsedMs: elapsed,
+  });
 }
 
 export function formatText(out: GenerateOutput, prompt: string): string {

@@ -55,37 +55,57 @@ export function sequencesCsv(seqs: readonly ExportedSequence[]): string {
   );
 }
 
-/**
- * The `generate --json` shape (DESIGN §4) for a run made in the browser, plus `run` (the request,
- * enough to reproduce it) and `url` (the state URL).
- */
-export function generationJson(args: {
-  run: unknown;
-  url?: string;
+/** `decoding-lab generate --json` (DESIGN §4): one object for the CLI and the browser's JSON export. */
+export interface GenerateOutput {
+  strategy: string;
+  prompt_token_ids?: number[];
+  sequences: {
+    token_ids: number[];
+    text: string;
+    score: number;
+    group: number;
+    finish_reason: string;
+    reward?: number;
+    steps: { token_id: number; logprob: number; rewards: Record<string, number>; combined_logprob: number }[];
+  }[];
+  meta: { device: string; elapsed_ms?: number; tokens_generated: number };
+}
+
+/** Builds the `generate --json` object from a run's returned sequences (best first). */
+export function generateOutput(args: {
   strategy: string;
   promptTokenIds?: readonly number[];
   sequences: readonly ExportedSequence[];
   device: string;
   elapsedMs?: number;
-}): string {
-  const tokens = args.sequences.reduce((a, s) => a + s.result.tokenIds.length, 0);
-  return JSON.stringify(
-    {
-      strategy: args.strategy,
-      ...(args.promptTokenIds ? { prompt_token_ids: args.promptTokenIds } : {}),
-      sequences: args.sequences.map((s) => ({
-        token_ids: s.result.tokenIds,
-        text: s.text,
-        score: s.result.score,
-        group: s.result.group,
-        finish_reason: s.result.finishReason,
-        ...(s.result.reward !== undefined ? { reward: s.result.reward } : {}),
-        steps: s.result.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: t.rewards, combined_logprob: t.combinedLogprob })),
-      })),
-      meta: { device: args.device, ...(args.elapsedMs !== undefined ? { elapsed_ms: Math.round(args.elapsedMs) } : {}), tokens_generated: tokens },
-      run: args.run,
-      ...(args.url ? { url: args.url } : {}),
+}): GenerateOutput {
+  return {
+    strategy: args.strategy,
+    ...(args.promptTokenIds ? { prompt_token_ids: [...args.promptTokenIds] } : {}),
+    sequences: args.sequences.map((s) => ({
+      token_ids: [...s.result.tokenIds],
+      text: s.text,
+      score: s.result.score,
+      group: s.result.group,
+      finish_reason: s.result.finishReason,
+      ...(s.result.reward !== undefined ? { reward: s.result.reward } : {}),
+      steps: s.result.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: { ...t.rewards }, combined_logprob: t.combinedLogprob })),
+    })),
+    meta: {
+      device: args.device,
+      ...(args.elapsedMs !== undefined ? { elapsed_ms: Math.round(args.elapsedMs) } : {}),
+      tokens_generated: args.sequences.reduce((a, s) => a + s.result.tokenIds.length, 0),
     },
+  };
+}
+
+/**
+ * The browser's JSON export: {@link generateOutput} plus `run` (the request, enough to reproduce
+ * it) and `url` (the state URL); non-finite numbers (e.g. a -Infinity beam score) as strings.
+ */
+export function generationJson(args: Parameters<typeof generateOutput>[0] & { run: unknown; url?: string }): string {
+  return JSON.stringify(
+    { ...generateOutput(args), run: args.run, ...(args.url ? { url: args.url } : {}) },
     (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
     2,
   );

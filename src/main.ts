@@ -3,6 +3,7 @@ import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
 import { InferenceClient } from './inference/client.ts';
+import { offline } from './lib/offline.svelte.ts';
 
 const client = new InferenceClient();
 // A small, documented hook for the end-to-end tests (and curious users in the console).
@@ -16,12 +17,13 @@ mount(App, { target: document.getElementById('app') as HTMLElement, props: { cli
 // would otherwise compete with that first load for bandwidth (bench: first token 5.3–6.5 s with an
 // immediate registration vs 4.4–4.8 s without).
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  if (navigator.serviceWorker.controller) offline.ready = true;
   let registered = false;
   const register = () => {
     if (registered) return;
     registered = true;
     client.onLoaded = null;
-    void import('virtual:pwa-register').then(({ registerSW }) => registerSW({ immediate: true }));
+    void import('virtual:pwa-register').then(({ registerSW }) => registerSW({ immediate: true, onOfflineReady: () => (offline.ready = true) }));
   };
   client.onLoaded = register;
   setTimeout(register, 20_000);

@@ -144,6 +144,8 @@ describe.each([
       return (await navigator.serviceWorker.getRegistration())?.scope;
     });
     expect(scope).toBe(server.url);
+    // Once the precache is complete the page says so.
+    await s.page.getByTestId('offline-ready').waitFor({ timeout: 60_000 });
     // Everything is precached: the app shell, the ORT runtime, and every model (not only the one loaded).
     const precached = await s.page.evaluate(async () => {
       const name = (await caches.keys()).find((k) => k.startsWith('workbox-precache-v2-'));
@@ -175,6 +177,7 @@ describe.each([
     expect(await runAllFromUi(s, server.url)).toEqual({ ...online, fromServiceWorker: true });
     expect(await s.page.getByTestId('error').count()).toBe(0);
     expect(await s.page.evaluate(() => !!navigator.serviceWorker.controller && crossOriginIsolated)).toBe(true);
+    expect(await s.page.getByTestId('offline-ready').isVisible()).toBe(true);
     expect(s.external).toEqual([]);
     expect(s.errors.slice(errorsBefore)).toEqual([]);
     // Offline, an unknown model file fails as a network error; it never turns into index.html.

@@ -122,7 +122,7 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
     let steps = 0;
     for await (const e of decode({ ...spec, traceTopK: 0 }, models, ids)) {
       if (e.type === 'step') steps++;
-      else n = e.sequences[0]?.tokenIds.length ?? 0;
+      else if (e.type === 'done') n = e.sequences[0]?.tokenIds.length ?? 0;
     }
     const ms = now() - t0;
     if (n !== tokens) throw new Error(`bench: ${spec.strategy} generated ${n} tokens, expected ${tokens}`);

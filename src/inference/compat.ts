@@ -49,3 +49,34 @@ export function tokenizerMismatch(policy: { id: string; info: TokenizerInfo | un
   }
   return null;
 }
+
+/** What a WebGPU adapter says about itself (GPUAdapter; `isFallbackAdapter` moved into `info` in 2024). */
+export interface AdapterLike {
+  readonly isFallbackAdapter?: boolean;
+  readonly info?: { readonly isFallbackAdapter?: boolean; readonly vendor?: string; readonly architecture?: string; readonly description?: string };
+}
+
+/** A software (fallback) adapter, e.g. SwiftShader: WebGPU on the CPU, slower than WASM. */
+export function isFallbackAdapter(adapter: AdapterLike): boolean {
+  return adapter.info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
+}
+
+/**
+ * The device for a choice, given the adapter `requestAdapter()` gave (null, with `why`, when none).
+ * Auto never picks a fallback adapter: WebGPU emulated on the CPU is 3–30× slower than WASM. An
+ * explicit WebGPU choice uses whatever adapter there is (the reason says when it is a software one)
+ * and fails with `why` when there is none.
+ */
+export function chooseDevice(choice: 'auto' | 'wasm' | 'webgpu', adapter: AdapterLike | null, why: string): { device: 'wasm' | 'webgpu'; reason: string } {
+  if (choice === 'wasm') return { device: 'wasm', reason: 'WASM chosen by the user' };
+  if (!adapter) {
+    if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${why}. Choose WASM instead.`);
+    return { device: 'wasm', reason: `WASM fallback: ${why}` };
+  }
+  const name = [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description].filter(Boolean).join(' ') || 'unnamed';
+  if (isFallbackAdapter(adapter)) {
+    if (choice === 'webgpu') return { device: 'webgpu', reason: `WebGPU chosen by the user, on a software fallback adapter (${name}): expect it to be slower than WASM` };
+    return { device: 'wasm', reason: `WASM chosen by Auto: the only WebGPU adapter is a software fallback (${name}), which runs on the CPU and is slower than WASM; choose WebGPU in the Models view to use it anyway` };
+  }
+  return { device: 'webgpu', reason: choice === 'webgpu' ? `WebGPU chosen by the user (${name})` : `a hardware WebGPU adapter is available (${name})` };
+}

@@ -326,7 +326,7 @@ export class Handler {
     this.running.set(req.id, ctrl);
     try {
       for await (const event of decode(run.spec, models, prompt, ctrl.signal)) {
-        const texts = event.type === 'step' ? event.rows.map((r) => tokenizer.tokenText(r.tokenId)) : event.sequences.map((s) => tokenizer.decode(s.tokenIds));
+        const texts = event.type === 'step' ? event.rows.map((r) => tokenizer.tokenText(r.tokenId)) : event.type === 'done' ? event.sequences.map((s) => tokenizer.decode(s.tokenIds)) : [];
         const topTexts: Record<number, string> = {};
         if (event.type === 'step') {
           for (const r of event.rows) for (const e of [...r.top, ...(r.topCombined ?? []), ...Object.values(r.topRewards ?? {}).flat()]) topTexts[e.tokenId] ??= tokenizer.tokenText(e.tokenId);

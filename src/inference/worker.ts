@@ -12,6 +12,7 @@ import type { Request, Response } from './protocol.ts';
 import { liveResources, loadLanguageModel, loadSequenceRewardModel } from './backends/transformers.ts';
 import { loseWebgpuDevice, webgpuDeviceLost } from './backends/webgpuDevice.ts';
 import { ModelSources } from './sources.ts';
+import { chooseDevice, type AdapterLike } from './compat.ts';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -53,9 +54,8 @@ const backend: Backend = {
         why = `WebGPU adapter request failed: ${String(e)}`;
       }
     }
-    if (adapter) return { device: 'webgpu', reason: 'a WebGPU adapter is available', threads, crossOriginIsolated: isolated };
-    if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${why}. Choose WASM instead.`);
-    return { device: 'wasm', reason: `WASM fallback: ${why}`, threads, crossOriginIsolated: isolated };
+    // Auto never picks a software (fallback) adapter such as SwiftShader: compat.ts chooseDevice.
+    return { ...chooseDevice(choice, adapter as AdapterLike | null, why), threads, crossOriginIsolated: isolated };
   },
   async loadLanguageModel(id, device, onProgress) {
     const lm = await sources.run(id, onProgress, () => loadLanguageModel(id, { device, dtype: sources.dtype(id) }));

@@ -63,7 +63,7 @@ export class TradeoffState {
           if (event.type === 'done') samples = event.sequences.map((result, j) => ({ result, text: texts[j] ?? '' }));
         }).done;
         const label = kind === 'beta' ? (value === Infinity ? 'β = ∞ (base)' : `β = ${value}`) : `λ = ${value}`;
-        this.points = [...this.points, { label, value, samples, stats: meanStats(samples.map((s) => sequenceStats(s.result, s.text))) }];
+        this.points = [...this.points, { label, value, samples, stats: meanStats(samples.map((s) => sequenceStats(s.result, s.text, run.spec))) }];
       }
     } catch (e) {
       this.error = e instanceof Error ? e.message : String(e);
@@ -114,11 +114,11 @@ export class LiveMixState {
           text += texts[0] ?? '';
           this.text = text;
           this.shownLambda = lambda;
-        } else {
+        } else if (event.type === 'done') {
           const seq = event.sequences[0];
           if (seq) {
             this.text = texts[0] ?? text;
-            this.stats = sequenceStats(seq, this.text);
+            this.stats = sequenceStats(seq, this.text, spec);
           }
         }
       });

@@ -66,6 +66,25 @@ describe('worker request handler', () => {
     expect(out[2]).toMatchObject({ id: 5, type: 'error', error: { message: 'tokenizer files not found for missing' } });
   });
 
+  it('streams progress of best-of-N (sampling: token k of max, candidates finished; then scoring) with no token texts', async () => {
+    const { handler, out } = setup();
+    const rm = { id: 'rm', vocabSize: 4, contextLength: 64, score: async (b: readonly (readonly number[])[]) => Float32Array.from(b, (x) => x.length), dispose: async () => {} };
+    (handler as unknown as { rewardModels: Map<string, Promise<unknown>> }).rewardModels.set('wasm:rm', Promise.resolve(rm));
+    await handler.handle({ id: 9, type: 'generate', run: { policy: 'm', prompt: 'a', rewardModel: 'rm', spec: { strategy: 'best_of_n', n: 4, config: { max_new_tokens: 2, seed: 1 } } } });
+    const events = out.filter((r) => r.id === 9 && r.type === 'event').map((r) => (r.type === 'event' ? r.data : null)!);
+    const progress = events.filter((e) => e.event.type === 'progress');
+    expect(progress.every((e) => e.texts.length === 0)).toBe(true);
+    expect(progress.map((e) => e.event)).toEqual([
+      { type: 'progress', phase: 'sampling', done: expect.any(Number), total: 4, step: 1, maxSteps: 2 },
+      { type: 'progress', phase: 'sampling', done: 4, total: 4, step: 2, maxSteps: 2 },
+      { type: 'progress', phase: 'scoring', done: 0, total: 4 },
+      { type: 'progress', phase: 'scoring', done: 4, total: 4 },
+    ]);
+    // Progress comes before the done event, which still lists the candidates with their rewards.
+    const done = events.at(-1)!.event;
+    expect(done.type === 'done' && done.sequences.length).toBe(4);
+  });
+
   it('cancels a running generation', async () => {
     const { handler, out } = setup();
     const loop = new TableModel([
@@ -220,5 +239,25 @@ describe('worker request handler: WebGPU faults', () => {
     const plain = setup();
     await plain.handler.handle({ id: 2, type: 'debug', action: 'resources' });
     expect(plain.out[0]).toMatchObject({ id: 2, type: 'error', error: { message: 'This backend has no debug actions.' } });
+  });
+});
+
+describe('device choice (Auto never picks a software adapter)', () => {
+  it('Auto takes WASM on a fallback adapter and says why; an explicit WebGPU choice still uses it', async () => {
+    const { chooseDevice, isFallbackAdapter } = await import('../../src/inference/compat.ts');
+    const swiftshader = { info: { isFallbackAdapter: true, vendor: 'google', architecture: 'swiftshader', description: '' } };
+    expect(isFallbackAdapter(swiftshader)).toBe(true);
+    expect(isFallbackAdapter({ isFallbackAdapter: true })).toBe(true); // the pre-2024 attribute
+    const auto = chooseDevice('auto', swiftshader, '');
+    expect(auto.device).toBe('wasm');
+    expect(auto.reason).toMatch(/software fallback \(google swiftshader\).*slower than WASM/);
+    const explicit = chooseDevice('webgpu', swiftshader, '');
+    expect(explicit.device).toBe('webgpu');
+    expect(explicit.reason).toMatch(/software fallback adapter/);
+    const hw = { info: { isFallbackAdapter: false, vendor: 'nvidia', architecture: 'hopper' } };
+    expect(chooseDevice('auto', hw, '')).toEqual({ device: 'webgpu', reason: 'a hardware WebGPU adapter is available (nvidia hopper)' });
+    expect(chooseDevice('wasm', hw, '').device).toBe('wasm');
+    expect(chooseDevice('auto', null, 'this browser has no WebGPU')).toEqual({ device: 'wasm', reason: 'WASM fallback: this browser has no WebGPU' });
+    expect(() => chooseDevice('webgpu', null, 'no adapter')).toThrow(/WebGPU was requested but no adapter\. Choose WASM instead\./);
   });
 });

@@ -5,12 +5,15 @@
  *
  * Deviation from the reference code, on purpose: generation stops when EOS is chosen (the reference
  * always runs to max_new_tokens). `score` is the summed log-probability of the chosen tokens under
- * softmax over the k candidates' ARGS scores; `reward` is the RM score of the whole response.
+ * softmax over the k candidates' ARGS scores; `reward` is the RM score of the whole response,
+ * without a trailing EOS (as best-of-N scores it and as the reward models were trained). A step's
+ * `rewards` entry is the score its candidate was chosen by (prompt ⊕ response so far ⊕ the token).
  */
 import type { SequenceRewardModel } from '../model/types.ts';
 import { argmax, logSoftmax } from '../math/logits.ts';
 import { topK } from '../math/topk.ts';
 import { sampleFromScores } from '../sampling/chain.ts';
+import { klOnSupport } from '../sampling/kl.ts';
 import { Rng } from '../sampling/rng.ts';
 import type { AbortSignalLike } from './abort.ts';
 import type { DecodeEvent, FinishReason, TokenTrace } from './events.ts';
@@ -61,16 +64,23 @@ export async function* args(source: NextTokenSource, rm: SequenceRewardModel, pr
       const cands = topK(dist.scores, k);
       const rewards = await rm.score(cands.map((c) => [...prompt, ...out, c.tokenId]));
       const argsScores = Float32Array.from(cands, (c, i) => c.value + w * (rewards[i] as number));
-      const pick = opts.method === 'stochastic' ? sampleFromScores(Float32Array.from(argsScores, (s) => s / tau), rng) : argmax(argsScores);
+      const stochastic = opts.method === 'stochastic' ? Float32Array.from(argsScores, (s) => s / tau) : null;
+      const pick = stochastic ? sampleFromScores(stochastic, rng) : argmax(argsScores);
       const token = (cands[pick] as { tokenId: number }).tokenId;
       const lp = logSoftmax(argsScores)[pick] as number;
-      lastReward = rewards[pick] as number;
-      const base = traceFor(dist, token);
-      const trace: TokenTrace = { ...base, combinedLogprob: lp, rewards: { ...base.rewards, [key]: lastReward } };
+      if (eos.has(token)) {
+        // The reported reward is the RM score of the response without its EOS, as best-of-N scores it:
+        // the previous pick's score, which had exactly that input (the prompt alone at step 0).
+        lastReward = step === 0 ? ((await rm.score([[...prompt]]))[0] as number) : lastReward;
+      } else lastReward = rewards[pick] as number;
+      // ARGS-stochastic samples from softmax(score/τ) over the k candidates: its exact KL from the base.
+      const base = traceFor(dist, token, stochastic ? klOnSupport(stochastic, Int32Array.from(cands, (c) => c.tokenId), dist.policy) : undefined);
+      const trace: TokenTrace = { ...base, combinedLogprob: lp, rewards: { ...base.rewards, [key]: rewards[pick] as number } };
       steps.push(trace);
       out.push(token);
       score += lp;
       yield { type: 'step', step, rows: [rowStep(dist, trace, { row: 0, parent: 0, group: 0, score }, opts.topK ?? 10)] };
+      yield { type: 'progress', phase: 'decoding', done: step + 1, total: opts.maxNewTokens };
       if (eos.has(token)) {
         finish = 'eos';
         break;

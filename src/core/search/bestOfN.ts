@@ -6,33 +6,41 @@
 import type { SequenceRewardModel } from '../model/types.ts';
 import { Rng } from '../sampling/rng.ts';
 import type { AbortSignalLike } from './abort.ts';
-import type { DecodeEvent, SequenceResult } from './events.ts';
+import type { DecodeEvent, ProgressEvent, SequenceResult } from './events.ts';
 import { sample, type SampleOptions } from './sample.ts';
 import type { NextTokenSource } from './source.ts';
 
-async function drawAndScore(
+/** Draws and scores the candidates; yields progress as it goes (step events are kept in `events`). */
+async function* drawAndScore(
   source: NextTokenSource,
   rm: SequenceRewardModel,
   prompt: readonly number[],
   opts: SampleOptions & { n: number },
   events: DecodeEvent[],
   eos: ReadonlySet<number>,
-): Promise<SequenceResult[]> {
+): AsyncGenerator<ProgressEvent, SequenceResult[]> {
   if (!Number.isInteger(opts.n) || opts.n < 1) throw new RangeError(`n (--n) must be an integer >= 1 (got ${opts.n})`);
   if (rm.vocabSize !== source.vocabSize) {
     throw new Error(`${rm.id} has a vocabulary of ${rm.vocabSize} tokens but the policy has ${source.vocabSize}: the reward model must share the policy's tokenizer.`);
   }
   let seqs: readonly SequenceResult[] = [];
+  let finished = 0;
   for await (const e of sample(source, prompt, { ...opts, numReturnSequences: opts.n })) {
     if (e.type === 'done') seqs = e.sequences;
-    else events.push(e);
+    else if (e.type === 'step') {
+      events.push(e);
+      finished += e.rows.filter((r) => eos.has(r.tokenId) || e.step + 1 === opts.maxNewTokens).length;
+      yield { type: 'progress', phase: 'sampling', done: finished, total: opts.n, step: e.step + 1, maxSteps: opts.maxNewTokens };
+    }
   }
+  yield { type: 'progress', phase: 'scoring', done: 0, total: seqs.length };
   const texts = seqs.map((s) => {
     const ids = [...s.tokenIds];
     while (ids.length && eos.has(ids[ids.length - 1] as number)) ids.pop();
     return [...prompt, ...ids].slice(-rm.contextLength);
   });
   const rewards = await rm.score(texts);
+  yield { type: 'progress', phase: 'scoring', done: seqs.length, total: seqs.length };
   return seqs.map((s, i) => ({ ...s, reward: rewards[i] as number }));
 }
 
@@ -45,7 +53,7 @@ export interface BestOfNOptions extends SampleOptions {
 export async function* bestOfN(source: NextTokenSource, rm: SequenceRewardModel, prompt: readonly number[], opts: BestOfNOptions): AsyncGenerator<DecodeEvent> {
   const events: DecodeEvent[] = [];
   const eos = new Set(source.eosTokenIds);
-  const scored = await drawAndScore(source, rm, prompt, opts, events, eos);
+  const scored = yield* drawAndScore(source, rm, prompt, opts, events, eos);
   yield* events;
   const order = scored.map((s, i) => [s, i] as const).sort((a, b) => (b[0].reward as number) - (a[0].reward as number) || a[1] - b[1]);
   yield { type: 'done', sequences: order.map(([s]) => s) };
@@ -70,7 +78,7 @@ export async function* rejectionSampling(source: NextTokenSource, rm: SequenceRe
   if (!(opts.rsoBeta > 0)) throw new RangeError(`rso_beta (--rso-beta) must be > 0 (got ${opts.rsoBeta})`);
   const events: DecodeEvent[] = [];
   const eos = new Set(source.eosTokenIds);
-  const scored = await drawAndScore(source, rm, prompt, opts, events, eos);
+  const scored = yield* drawAndScore(source, rm, prompt, opts, events, eos);
   yield* events;
   const seen = new Set<string>();
   let cand = scored.filter((s) => {

@@ -60,6 +60,13 @@ export interface TokenTrace {
   readonly logprob: number;
   readonly combinedLogprob: number;
   readonly rewards: Readonly<Record<string, number>>;
+  /**
+   * Exact KL(q′ₜ ‖ pₜ) in nats at this step, over the whole vocabulary: q′ₜ = the distribution the
+   * token was actually sampled from (after guidance, repetition penalty, temperature and filters),
+   * pₜ = the base policy's raw distribution. Present only where the step sampled (absent for argmax
+   * steps: greedy, beam, ARGS-greedy, guided decoding without do_sample).
+   */
+  readonly kl?: number;
 }
 
 export interface SequenceResult {
@@ -79,4 +86,20 @@ export interface DoneEvent {
   readonly sequences: readonly SequenceResult[];
 }
 
-export type DecodeEvent = StepEvent | DoneEvent;
+/**
+ * How far a strategy that works in phases has got (best-of-N, rejection, ARGS), for "sample 5 of 16"
+ * while nothing else is shown. `phase`: 'sampling' (drawing the candidates as one batch: `step` of
+ * `maxSteps` tokens, `done` of `total` candidates finished), 'scoring' (the reward model scored `done`
+ * of `total` candidates), 'decoding' (ARGS: `done` of `total` tokens, k candidates scored per token).
+ */
+export interface ProgressEvent {
+  readonly type: 'progress';
+  readonly phase: 'sampling' | 'scoring' | 'decoding';
+  readonly done: number;
+  readonly total: number;
+  /** Sampling only: the batch's current token step (1-based) and max_new_tokens. */
+  readonly step?: number;
+  readonly maxSteps?: number;
+}
+
+export type DecodeEvent = StepEvent | DoneEvent | ProgressEvent;

@@ -63,7 +63,7 @@ export class CompareState {
         }
         // Best-of-N answers with its top-ranked sample; other strategies with every returned sequence.
         if (run.spec.strategy === 'best_of_n') sequences = sequences.slice(0, 1);
-        const stats = sequences.length ? meanStats(sequences.map((s) => sequenceStats(s.result, s.text))) : null;
+        const stats = sequences.length ? meanStats(sequences.map((s) => sequenceStats(s.result, s.text, run.spec))) : null;
         this.columns = this.columns.map((c, j) => (j === i ? { ...c, run, sequences, stats, error } : c));
       }
     } finally {

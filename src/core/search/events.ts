@@ -26,7 +26,7 @@ export interface RowStep {
   readonly topCombined?: readonly TopEntry[];
   /**
    * Each token-level reward source's highest-valued tokens, keyed like `rewards` (an ARM's
-   * log-probs; β-free log π_tuned − log π_ref for implicit guidance); absent when unguided.
+   * log-probs; β·(log π_tuned − log π_ref) for implicit guidance, β = DPO's reward scale); absent when unguided.
    */
   readonly topRewards?: Readonly<Record<string, readonly TopEntry[]>>;
   /**

@@ -23,11 +23,12 @@ export interface Guidance {
 }
 
 /**
- * GenARM (Xu et al. 2025, §1.2 of research/algorithms.md): s(v) = ℓ_base(v) + (1/β)·Σ wᵢ·ℓᵢ(v).
- * Negative weights are allowed (log-probs are floored at LOGPROB_FLOOR first).
+ * GenARM (Xu et al. 2025, §1.2 of research/algorithms.md): s(v) = ℓ_base(v) + (1/β)·Σ wᵢ·ℓᵢ(v),
+ * β = the guidance strength (`guidance_beta`). Negative weights are allowed (log-probs are floored
+ * at LOGPROB_FLOOR first). The reported token reward of each ARM is its log-prob ℓᵢ.
  */
 export function genarmGuidance(arms: readonly { model: LanguageModel; weight: number }[], beta: number): Guidance {
-  if (!(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
+  if (!(beta > 0)) throw new RangeError(`guidance_beta must be > 0 (got ${beta})`);
   return {
     terms: arms.map((a) => ({ model: a.model, coefficient: a.weight / beta })),
     rewards: arms.map((a, i) => ({ key: `arm:${a.model.id}`, compute: (lp) => lp[i] as Float32Array })),
@@ -35,15 +36,19 @@ export function genarmGuidance(arms: readonly { model: LanguageModel; weight: nu
 }
 
 /**
- * Implicit-reward guidance by a tuned/reference pair (DPO, EFT; §5.1):
- * s(v) = ℓ_base(v) + (1/β)·(ℓ_tuned(v) − ℓ_ref(v)). The reported token reward is ℓ_tuned − ℓ_ref.
+ * Implicit-reward guidance by a tuned/reference pair (DPO, EFT; §5.1): with the implicit reward
+ * r(v) = β_r·(ℓ_tuned(v) − ℓ_ref(v)) (β_r = DPO's β, `rewardBeta`), s(v) = ℓ_base(v) + (1/β_g)·r(v)
+ * (β_g = the guidance strength, `guidanceBeta`). The reported token reward is r(v).
  */
-export function implicitGuidance(tuned: LanguageModel, ref: LanguageModel, beta: number): Guidance {
-  if (!(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
+export function implicitGuidance(tuned: LanguageModel, ref: LanguageModel, guidanceBeta: number, rewardBeta = 1): Guidance {
+  if (!(guidanceBeta > 0)) throw new RangeError(`guidance_beta must be > 0 (got ${guidanceBeta})`);
+  if (!(rewardBeta > 0)) throw new RangeError(`beta must be > 0 (got ${rewardBeta})`);
+  // rewardBeta / guidanceBeta, written so the old reading (rewardBeta 1) keeps its exact float 1/β.
+  const c = rewardBeta === 1 ? 1 / guidanceBeta : rewardBeta / guidanceBeta;
   return {
     terms: [
-      { model: tuned, coefficient: 1 / beta },
-      { model: ref, coefficient: -1 / beta },
+      { model: tuned, coefficient: c },
+      { model: ref, coefficient: -c },
     ],
     rewards: [
       {
@@ -52,7 +57,7 @@ export function implicitGuidance(tuned: LanguageModel, ref: LanguageModel, beta:
           const t = lp[0] as Float32Array;
           const r = lp[1] as Float32Array;
           const out = new Float32Array(t.length);
-          for (let i = 0; i < t.length; i++) out[i] = (t[i] as number) - (r[i] as number);
+          for (let i = 0; i < t.length; i++) out[i] = rewardBeta * ((t[i] as number) - (r[i] as number));
           return out;
         },
       },

@@ -6,10 +6,13 @@
  *
  * `score` (DESIGN §4) is the summed log-probability of the chosen tokens under the renormalised
  * distribution they were decoded from (log_softmax of the policy logits, or of the combined score
- * when guided), before temperature and filters.
+ * when guided), before temperature and filters. When the chain samples, each step's trace also
+ * carries `kl`: the exact KL(q′ ‖ p) of the post-filter distribution q′ it drew from against the
+ * base policy's raw distribution p (sampling/kl.ts).
  */
 import { argmax } from '../math/logits.ts';
 import { buildChain, sampleFromScores, type SamplerSpec } from '../sampling/chain.ts';
+import { klFromScores } from '../sampling/kl.ts';
 import { Rng } from '../sampling/rng.ts';
 import type { AbortSignalLike } from './abort.ts';
 import type { DecodeEvent, FinishReason, RowStep, SequenceResult } from './events.ts';
@@ -62,7 +65,7 @@ export async function* sample(source: NextTokenSource, prompt: readonly number[]
         // chain.sample, split so the step event can show which top tokens the filters removed
         const filtered = chain.filter(dist.scores, { history: row.history, generated: step });
         const token = chain.selector === 'greedy' ? argmax(filtered) : sampleFromScores(filtered, rngs[i] as Rng);
-        const trace = traceFor(dist, token);
+        const trace = traceFor(dist, token, chain.selector === 'dist' ? klFromScores(filtered, dist.policy) : undefined);
         row.node = extend(row.node, trace);
         row.score += trace.combinedLogprob;
         row.history.push(token);

@@ -33,8 +33,20 @@ export interface GenerationConfig extends HfSamplingOptions {
 export interface StrategySpec {
   readonly strategy: StrategyName;
   readonly config: GenerationConfig;
-  /** Guidance strength β for GenARM and implicit guidance. @default 1 */
+  /**
+   * DPO's β: the scale of the implicit reward r = β·(ℓ_tuned − ℓ_ref) (implicit guidance's reported
+   * token rewards, and its guidance term). @default the tuned model's training β
+   * (`StrategyModels.tunedBeta`), else 1.
+   * @deprecated meaning, kept for old specs/URLs: given WITHOUT `guidanceBeta`, it is read as the
+   * old guidance strength (guidanceBeta = beta, reward scale 1), which decodes exactly as before.
+   */
   readonly beta?: number;
+  /**
+   * Guidance strength (GenARM's β, the KL coefficient): s = ℓ_base + (1/guidanceBeta)·r, with
+   * r = Σ wᵢ·ℓ_armᵢ (GenARM) or r = β·(ℓ_tuned − ℓ_ref) (implicit). Smaller is stronger.
+   * @default 1 for GenARM; β for implicit (so s = ℓ_base + ℓ_tuned − ℓ_ref)
+   */
+  readonly guidanceBeta?: number;
   /** Weights of the ARMs, in the order of `StrategyModels.arms`. @default 1 each */
   readonly armWeights?: readonly number[];
   readonly argsK?: number;
@@ -53,6 +65,25 @@ export interface StrategyModels {
   readonly tuned?: LanguageModel;
   readonly ref?: LanguageModel;
   readonly rewardModel?: SequenceRewardModel;
+  /** The tuned model's training β (models/manifest.json "beta", or its model card): implicit guidance's default reward scale. */
+  readonly tunedBeta?: number;
+}
+
+/** The two β's of a guided run, resolved from a spec (see StrategySpec.beta and guidanceBeta). */
+export interface GuidanceBetas {
+  /** Guidance strength: the reward is divided by it. */
+  readonly guidanceBeta: number;
+  /** DPO reward scale for implicit rewards (1 under the deprecated reading of `beta`). */
+  readonly rewardBeta: number;
+  /** True when `beta` was given without `guidanceBeta` and read with its old meaning. */
+  readonly deprecatedBeta: boolean;
+}
+
+export function guidanceBetas(spec: Pick<StrategySpec, 'beta' | 'guidanceBeta'>, m: Pick<StrategyModels, 'arms' | 'tunedBeta'>): GuidanceBetas {
+  const implicit = !(m.arms ?? []).length;
+  if (spec.guidanceBeta === undefined && spec.beta !== undefined) return { guidanceBeta: spec.beta, rewardBeta: 1, deprecatedBeta: true };
+  const rewardBeta = spec.beta ?? m.tunedBeta ?? 1;
+  return { guidanceBeta: spec.guidanceBeta ?? (implicit ? rewardBeta : 1), rewardBeta, deprecatedBeta: false };
 }
 
 export class ConfigError extends Error {
@@ -66,21 +97,21 @@ function need(cond: boolean, msg: string): void {
 }
 
 function guidanceFor(spec: StrategySpec, m: StrategyModels): Guidance | undefined {
-  const beta = spec.beta ?? 1;
   const arms = m.arms ?? [];
+  if (!arms.length && !m.tuned && !m.ref) return undefined;
+  const { guidanceBeta, rewardBeta, deprecatedBeta } = guidanceBetas(spec, m);
+  const gName = deprecatedBeta ? 'beta (read as guidance_beta)' : 'guidance_beta';
+  need(guidanceBeta > 0 && Number.isFinite(guidanceBeta), `${gName} must be > 0 (got ${guidanceBeta}); smaller guidance_beta means stronger guidance`);
   if (arms.length) {
-    need(beta > 0, `beta must be > 0 (got ${beta}); smaller beta means stronger guidance`);
+    need(deprecatedBeta || spec.beta === undefined, `beta is DPO's reward scale for implicit guidance; GenARM has none: set its strength with guidance_beta (got beta ${spec.beta})`);
     const w = spec.armWeights ?? [];
     need(w.length === 0 || w.length === arms.length, `got ${w.length} ARM weights for ${arms.length} ARMs`);
     for (const x of w) need(Number.isFinite(x), `ARM weight must be a finite number (got ${x})`);
-    return genarmGuidance(arms.map((model, i) => ({ model, weight: w[i] ?? 1 })), beta);
+    return genarmGuidance(arms.map((model, i) => ({ model, weight: w[i] ?? 1 })), guidanceBeta);
   }
-  if (m.tuned || m.ref) {
-    need(!!m.tuned && !!m.ref, 'implicit guidance needs both --tuned and --ref');
-    need(beta > 0, `beta must be > 0 (got ${beta}); smaller beta means stronger guidance`);
-    return implicitGuidance(m.tuned as LanguageModel, m.ref as LanguageModel, beta);
-  }
-  return undefined;
+  need(!!m.tuned && !!m.ref, 'implicit guidance needs both --tuned and --ref');
+  need(rewardBeta > 0 && Number.isFinite(rewardBeta), `beta must be > 0 (got ${rewardBeta}); it is DPO's β, the scale of the implicit reward β·(ℓ_tuned − ℓ_ref)`);
+  return implicitGuidance(m.tuned as LanguageModel, m.ref as LanguageModel, guidanceBeta, rewardBeta);
 }
 
 /** Validates everything that can be checked before a model runs. */

@@ -28,10 +28,11 @@ export function tokensOf(node: TraceNode | null): number[] {
 }
 
 /** What a chosen token means under a row's distribution. */
-export function traceFor(dist: RowDistribution, tokenId: number): TokenTrace {
+export function traceFor(dist: RowDistribution, tokenId: number, kl?: number): TokenTrace {
   const rewards: Record<string, number> = {};
   for (const [k, v] of dist.rewards) rewards[k] = v[tokenId] as number;
-  return { tokenId, logprob: dist.policy[tokenId] as number, combinedLogprob: dist.logprobs[tokenId] as number, rewards };
+  const t = { tokenId, logprob: dist.policy[tokenId] as number, combinedLogprob: dist.logprobs[tokenId] as number, rewards };
+  return kl === undefined ? t : { ...t, kl };
 }
 
 export function rowStep(

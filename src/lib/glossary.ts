@@ -191,3 +191,11 @@ export function rewardSourceLabel(key: string, weight?: number): string {
   if (key.startsWith('implicit:')) return `Implicit reward of ${key.slice(9)}${w}`;
   return `${key}${w}`;
 }
+
+/** Each reward source's weight in a run, keyed like the engine's `rewards` ("arm:ID" → weight, default 1). */
+export function sourceWeights(run: { readonly arms?: readonly string[]; readonly tuned?: string; readonly spec: { readonly armWeights?: readonly number[] } } | null | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  (run?.arms ?? []).forEach((id, i) => (out[`arm:${id}`] = run?.spec.armWeights?.[i] ?? 1));
+  if (run?.tuned) out[`implicit:${run.tuned}`] = 1;
+  return out;
+}

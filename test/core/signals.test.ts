@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { oracleContributions, scaleSignal, signalValue } from '../../src/core/viz/signals.ts';
+import { defaultSignal, oracleContributions, scaleSignal, signalScale, signalValue, SIGNAL_INFO } from '../../src/core/viz/signals.ts';
 import { positivity } from '../../src/core/reward/oracle.ts';
 import type { RowStep } from '../../src/core/search/events.ts';
 
@@ -29,5 +30,62 @@ describe('token signals', () => {
     expect(c.reduce((a, b) => a + b, 0)).toBe(positivity('It was' + texts.join('')) - positivity('It was'));
     // A word that spans the prompt boundary: "goo" + "d" completes "good".
     expect(oracleContributions('so goo', ['d'])).toEqual([3]);
+  });
+
+  it('reward advantage is the ARM log-prob minus the base log-prob (0 where they agree), and an implicit reward as it is', () => {
+    // base p = 0.038, ARM p = 0.2 → advantage log(0.2/0.038) > 0: the ARM prefers the token beyond fluency
+    const s = step(Math.log(0.038), Math.log(0.531), { 'arm:pos': Math.log(0.2), 'arm:concise': Math.log(0.038) });
+    expect(signalValue(s, 'advantage')).toBeCloseTo(Math.log(0.2 / 0.038), 12);
+    expect(signalValue(s, 'advantage', 'arm:concise')).toBe(0);
+    expect(signalValue(s, 'reward', 'arm:concise')).toBe(Math.log(0.038));
+    expect(signalValue(step(-2, -1, { 'implicit:dpo': 0.7 }), 'advantage')).toBe(0.7);
+    expect(signalValue(step(-2, -1), 'advantage')).toBeNaN();
+    // a frequent word both models like (−0.1) and a rare word the ARM prefers (−6 vs −3):
+    // the token reward ranks the frequent word higher, the advantage ranks the rare one higher
+    const common = step(-0.1, -0.05, { 'arm:pos': -0.1 });
+    const rare = step(-6, -4, { 'arm:pos': -3 });
+    expect(signalValue(common, 'reward')).toBeGreaterThan(signalValue(rare, 'reward'));
+    expect(signalValue(rare, 'advantage')).toBeGreaterThan(signalValue(common, 'advantage'));
+  });
+
+  it('starts on reward advantage when a reward source exists, else on the base log-prob', () => {
+    expect(defaultSignal(step(-1, -1, { 'arm:a': -2 }))).toBe('advantage');
+    expect(defaultSignal(step(-1, -1))).toBe('logprob');
+    expect(defaultSignal(undefined)).toBe('logprob');
+  });
+
+  it('labels a scale with 0 only where 0 means something', () => {
+    expect(SIGNAL_INFO.advantage.zero && SIGNAL_INFO.shift.zero && SIGNAL_INFO.oracle.zero).toBe(true);
+    expect(SIGNAL_INFO.logprob.zero || SIGNAL_INFO.reward.zero).toBe(false);
+    const d = signalScale([1.5, -0.5, 0, NaN], 'advantage');
+    expect(d).toEqual({ kind: 'diverging', scaled: [1, -1 / 3, 0, NaN], low: -1.5, high: 1.5 });
+    // log-probs are all ≤ 0: a min–max scale labelled with the run's min and max, no "0" in the middle
+    const r = signalScale([-4, -2, -1], 'logprob');
+    expect(r.kind).toBe('range');
+    expect(r.low).toBe(-4);
+    expect(r.high).toBe(-1);
+    expect(r.scaled).toEqual([0, 2 / 3, 1]);
+    expect(signalScale([NaN], 'reward').scaled).toEqual([NaN]);
+  });
+
+  it('diverging scales keep the sign and 0 of every value; range scales keep the order (property)', () => {
+    // values on a 0.001 grid (no denormals, whose halves underflow to 0)
+    const vals = fc.array(fc.integer({ min: -50_000, max: 50_000 }).map((k) => k / 1000), { minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(vals, (v) => {
+        const d = signalScale(v, 'advantage').scaled;
+        v.forEach((x, i) => {
+          expect(Math.sign(d[i]!) + 0).toBe(Math.sign(x) + 0); // −0 and 0 alike
+          expect(Math.abs(d[i]!)).toBeLessThanOrEqual(1);
+        });
+        const r = signalScale(v, 'logprob').scaled;
+        v.forEach((x, i) =>
+          v.forEach((y, j) => {
+            if (x < y) expect(r[i]!).toBeLessThanOrEqual(r[j]!);
+          }),
+        );
+        expect(Math.max(...r)).toBe(1);
+      }),
+    );
   });
 });

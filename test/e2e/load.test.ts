@@ -78,10 +78,11 @@ describe('tiny-base in Chromium', () => {
       await page.locator('[data-testid="output"] .tok').nth(2).click();
       const inspector = page.getByTestId('inspector');
       await expect.poll(() => inspector.locator('h3').textContent()).toMatch(/^Step 3: /);
-      expect(await inspector.locator('h4').allTextContents()).toEqual(['Base (policy)', 'ARM tiny-arm-positive', 'Combined (decoded from)']);
+      expect(await inspector.locator('h4').allTextContents()).toEqual(['Base (policy)', 'ARM tiny-arm-positive (weight 1)', 'Combined (decoded from)']);
       expect(await inspector.getByTestId('chain').textContent()).toMatch(/combined score\s*→\s*argmax/);
       expect(await inspector.locator('li.chosen').count()).toBeGreaterThanOrEqual(1);
-      expect(await inspector.textContent()).toContain('arm:tiny-arm-positive');
+      expect(await inspector.textContent()).toContain('ARM tiny-arm-positive (weight 1)');
+      expect(await inspector.textContent()).not.toContain('arm:tiny-arm-positive'); // readable labels, not raw keys
     });
 
     it('samples the same tokens as Node for the same seed (seeded RNG, same engine)', async () => {

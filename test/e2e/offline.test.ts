@@ -51,7 +51,7 @@ async function runAllFromUi(s: Session, siteUrl: string): Promise<UiRuns> {
   await page.getByTestId('max-new-tokens').fill(String(GENARM_TOKENS));
   // The preset's top_p = 1 fails the top_p input's step="0.05" from min 0.01 (the browser then refuses
   // to submit the form, silently); 0.96 is the nearest valid value. Remove once the input accepts 1.
-  await page.getByLabel('top_p').fill('0.96');
+  await page.getByLabel('top_p', { exact: true }).fill('0.96');
   expect(await page.locator('form').first().evaluate((f) => (f as HTMLFormElement).checkValidity()), 'the generate form is valid').toBe(true);
   await page.getByTestId('generate').click();
   await page.locator(DONE).waitFor({ timeout: 60_000 });

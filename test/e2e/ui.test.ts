@@ -99,8 +99,8 @@ for (const device of ['wasm', 'webgpu'] as const) {
     it('beam search (3 beams) lists the same beams as Node and draws the tree', async () => {
       const { page } = s;
       await setStrategy(page, null, 'beam', tokens);
-      await page.getByLabel('num_beams').fill('3');
-      await page.getByLabel('num_return_sequences').fill('3');
+      await page.getByLabel('num_beams', { exact: true }).fill('3');
+      await page.getByLabel('num_return_sequences', { exact: true }).fill('3');
       const run = await generate(page);
       expect(run.spec).toMatchObject({ strategy: 'beam', config: { num_beams: 3, num_return_sequences: 3 } });
       expect(await shownIds(page)).toEqual(await inNode(run));
@@ -119,7 +119,7 @@ for (const device of ['wasm', 'webgpu'] as const) {
       expect(ids).toEqual(await inNode(run));
       // the token view shows each reward source's token reward in the inspector
       await page.locator('[data-testid="output"] .tok').first().click();
-      await expect.poll(() => page.getByTestId('inspector').textContent()).toContain('arm:tiny-arm-concise');
+      await expect.poll(() => page.getByTestId('inspector').textContent()).toContain('ARM tiny-arm-concise (weight 1)');
     });
 
     it('implicit guidance from the DPO/reference pair gives the same tokens as Node', async () => {
@@ -201,8 +201,8 @@ for (const device of ['wasm', 'webgpu'] as const) {
       it('exports the run as JSON and CSV, and the beam tree as SVG and PNG', async () => {
         const { page } = s;
         await setStrategy(page, null, 'beam', 6);
-        await page.getByLabel('num_beams').fill('2');
-        await page.getByLabel('num_return_sequences').fill('2');
+        await page.getByLabel('num_beams', { exact: true }).fill('2');
+        await page.getByLabel('num_return_sequences', { exact: true }).fill('2');
         await generate(page);
         const shown = await shownIds(page);
         const save = async (testId: string) => {

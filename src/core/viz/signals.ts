@@ -1,18 +1,55 @@
 /**
- * What a token is coloured by in the token view, and the scaling of those values to [-1, 1] for a
- * diverging colour scale (0 = neutral).
+ * What a token is coloured by in the token view, and the scaling of those values for the colour
+ * scale. Signals with a true zero (guidance shift, reward advantage, oracle contribution) are drawn
+ * on a diverging scale centred on 0; the others (log-probs, which are all ≤ 0 and have no neutral
+ * value) on a sequential scale from the run's minimum to its maximum, labelled with those numbers.
  */
 import type { RowStep } from '../search/events.ts';
 import { positivity } from '../reward/oracle.ts';
 
-export type TokenSignal = 'shift' | 'reward' | 'logprob' | 'oracle';
+export type TokenSignal = 'advantage' | 'shift' | 'reward' | 'logprob' | 'oracle';
 
-export const SIGNAL_INFO: Record<TokenSignal, { label: string; explain: string }> = {
-  shift: { label: 'Guidance shift', explain: 'combined log-prob − base log-prob of the chosen token: how much the reward moved it' },
-  reward: { label: 'Token reward', explain: 'the reward source’s token reward (ARM log-prob, or log π_tuned − log π_ref)' },
-  logprob: { label: 'Base log-prob', explain: 'log-probability of the token under the policy alone' },
-  oracle: { label: 'Oracle contribution', explain: 'how much appending the token changed the oracle positivity (AFINN) of the text so far' },
+export interface SignalInfo {
+  readonly label: string;
+  readonly explain: string;
+  /** true: 0 means something (no change, no preference), so the scale diverges around it. */
+  readonly zero: boolean;
+  /** Needs a token-level reward source (GenARM, implicit). */
+  readonly needsReward: boolean;
+}
+
+export const SIGNAL_INFO: Record<TokenSignal, SignalInfo> = {
+  advantage: {
+    label: 'Reward advantage',
+    explain: 'ARM log-prob − base log-prob of the chosen token (for implicit guidance: log π_tuned − log π_ref): what the reward prefers beyond fluency; 0 = the reward agrees with the base',
+    zero: true,
+    needsReward: true,
+  },
+  shift: {
+    label: 'Guidance shift',
+    explain: 'combined log-prob − base log-prob of the chosen token; mostly positive because the combined distribution is sharper, not only where the reward pushed',
+    zero: true,
+    needsReward: false,
+  },
+  reward: {
+    label: 'Token reward',
+    explain: 'the reward source’s token reward (ARM log-prob, or log π_tuned − log π_ref); an ARM log-prob also tracks how common a word is',
+    zero: false,
+    needsReward: true,
+  },
+  logprob: { label: 'Base log-prob', explain: 'log-probability of the token under the policy alone', zero: false, needsReward: false },
+  oracle: {
+    label: 'Oracle contribution',
+    explain: 'how much appending the token changed the oracle positivity (AFINN-111) of the text so far',
+    zero: true,
+    needsReward: false,
+  },
 };
+
+/** The signal the token view starts on: reward advantage when the run has a reward source, else the base log-prob. */
+export function defaultSignal(step: RowStep | undefined): TokenSignal {
+  return step && Object.keys(step.rewards).length > 0 ? 'advantage' : 'logprob';
+}
 
 /**
  * Per-token change of the oracle positivity: value(i) = positivity(prompt + t0..ti) − positivity(prompt + t0..t(i−1)).
@@ -32,14 +69,27 @@ export function oracleContributions(prompt: string, texts: readonly string[]): n
   });
 }
 
-/** The raw value of a signal for one step (NaN when the step has none, e.g. no reward source). */
-export function signalValue(step: RowStep, signal: TokenSignal): number {
+/**
+ * The raw value of a signal for one step (NaN when the step has none, e.g. no reward source).
+ * `source` picks a reward source by its key ("arm:tiny-arm-positive"); the default is the first.
+ *
+ * Reward advantage: for an ARM, ℓ_arm(y) − ℓ_base(y), the log-ratio of the ARM to the base on the
+ * chosen token (0 where the ARM finds the token exactly as likely as the base does, so word
+ * frequency cancels); an implicit source's reward is already the log-ratio log π_tuned − log π_ref
+ * (0 where the tuned model and its reference agree), so it is its own advantage.
+ */
+export function signalValue(step: RowStep, signal: TokenSignal, source?: string): number {
   switch (signal) {
     case 'shift':
       return step.combinedLogprob - step.logprob;
     case 'reward': {
-      const first = Object.values(step.rewards)[0];
-      return first ?? NaN;
+      const key = source ?? Object.keys(step.rewards)[0];
+      return key === undefined ? NaN : (step.rewards[key] ?? NaN);
+    }
+    case 'advantage': {
+      const key = source ?? Object.keys(step.rewards)[0];
+      if (key === undefined) return NaN;
+      return rewardAdvantage(key, step.rewards[key] ?? NaN, step.logprob);
     }
     case 'logprob':
       return step.logprob;
@@ -48,10 +98,42 @@ export function signalValue(step: RowStep, signal: TokenSignal): number {
   }
 }
 
+/** A reward source's advantage over the base for one token (see signalValue). */
+export function rewardAdvantage(key: string, reward: number, baseLogprob: number): number {
+  return key.startsWith('arm:') ? reward - baseLogprob : reward;
+}
+
+/** The colour scale of one run's values, with the labels its legend shows. */
+export interface SignalScale {
+  /** 'diverging': centred on a true 0, symmetric ±max|v|; 'range': sequential from min to max. */
+  readonly kind: 'diverging' | 'range';
+  /** diverging: v / max|v| in [-1, 1]; range: (v − min) / (max − min) in [0, 1]; NaN stays NaN. */
+  readonly scaled: number[];
+  /** The legend's end labels (and the middle one, "0", only on a diverging scale). */
+  readonly low: number;
+  readonly high: number;
+}
+
 /**
- * Scales values to [-1, 1] for a diverging scale. Signed signals (shift, reward relative to its
- * mean) divide by the largest magnitude; log-probs (all ≤ 0) map the range [min, max] to [-1, 1].
- * NaN stays NaN (drawn neutral).
+ * The colour scale for a signal's values in one run: diverging around 0 for signals with a true
+ * zero, else min–max. With no finite values both ends are NaN.
+ */
+export function signalScale(values: readonly number[], signal: TokenSignal): SignalScale {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (SIGNAL_INFO[signal].zero) {
+    const m = finite.length ? Math.max(...finite.map(Math.abs)) : NaN;
+    return { kind: 'diverging', scaled: values.map((v) => (Number.isFinite(v) ? (m === 0 ? 0 : v / m) : NaN)), low: -m, high: m };
+  }
+  const lo = finite.length ? Math.min(...finite) : NaN;
+  const hi = finite.length ? Math.max(...finite) : NaN;
+  const span = hi - lo;
+  return { kind: 'range', scaled: values.map((v) => (Number.isFinite(v) ? (span === 0 ? 1 : (v - lo) / span) : NaN)), low: lo, high: hi };
+}
+
+/**
+ * Scales values to [-1, 1] (kept for the ranking view's token strips; the token view uses
+ * signalScale). Signed signals divide by the largest magnitude; log-probs (all ≤ 0) and token rewards
+ * map the range [min, max] to [-1, 1]. NaN stays NaN (drawn neutral).
  */
 export function scaleSignal(values: readonly number[], signal: TokenSignal): number[] {
   const finite = values.filter((v) => Number.isFinite(v));

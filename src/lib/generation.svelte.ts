@@ -5,6 +5,10 @@
 import type { InferenceClient } from '../inference/client.ts';
 import type { Device, DeviceChoice, GenerateRun } from '../inference/protocol.ts';
 import type { RowStep, SequenceResult, StepEvent } from '../core/search/events.ts';
+import { conciseness, positivity } from '../core/reward/oracle.ts';
+import { findRewardHack, type RewardHack } from '../core/reward/hacking.ts';
+import { progressLine } from './progress.ts';
+import type { Side } from './runForm.svelte.ts';
 
 /** One streamed token of row 0 with everything the token view and step inspector show. */
 export interface StreamToken {
@@ -18,6 +22,20 @@ export interface StreamToken {
 export interface ShownSequence {
   readonly result: SequenceResult;
   readonly text: string;
+}
+
+/** One sample of a side-by-side run, with its oracle scores and any reward hacking found in it. */
+export interface SideSample {
+  readonly seed: number;
+  readonly text: string;
+  readonly result: SequenceResult;
+  readonly positivity: number;
+  readonly conciseness: number;
+  readonly hack: RewardHack | null;
+}
+
+export interface SideResult extends Side {
+  readonly samples: readonly SideSample[];
 }
 
 export class GenerationState {
@@ -39,7 +57,15 @@ export class GenerationState {
   /** The request of the latest run (for exports) and its wall time once done. */
   run = $state.raw<GenerateRun | null>(null);
   elapsedMs = $state(0);
+  /** What the latest run is doing now ("Drawing 16 samples…: token 12 of 30, 5 of 16 finished"). */
+  progress = $state('');
+  /** 'single': one run (tokens/sequences); 'sides': a side-by-side run (`sides`). */
+  mode = $state<'single' | 'sides'>('single');
+  sides = $state.raw<SideResult[]>([]);
+  /** Samples per side of the side-by-side run. */
+  sideSamples = $state(0);
   private runId: number | null = null;
+  private stopped = false;
 
   constructor(private readonly client: InferenceClient) {
     client.onRestart = (message) => {
@@ -81,6 +107,9 @@ export class GenerationState {
 
   async generate(run: GenerateRun): Promise<void> {
     if (this.runId !== null) await this.stop();
+    this.mode = 'single';
+    this.sides = [];
+    this.progress = '';
     this.error = '';
     this.tokens = [];
     this.sequences = [];
@@ -108,6 +137,8 @@ export class GenerationState {
           const i = event.rows.indexOf(row as never);
           if (row) this.tokens = [...this.tokens, { id: row.tokenId, text: texts[i] ?? '', logprob: row.logprob, step: row, topTexts: topTexts ?? {} }];
           this.tokensPerSecond = steps / ((performance.now() - t0) / 1000);
+        } else if (event.type === 'progress') {
+          this.progress = progressLine(event, run.rewardModel);
         } else {
           this.sequences = event.sequences.map((result, i) => ({ result, text: texts[i] ?? '' }));
           this.finishReason = event.sequences[0]?.finishReason ?? '';
@@ -118,6 +149,7 @@ export class GenerationState {
       this.elapsedMs = performance.now() - t0;
       if (this.runId === handle.id) {
         this.runId = null;
+        this.progress = '';
         this.status = 'idle';
       }
     } catch (e) {
@@ -126,7 +158,75 @@ export class GenerationState {
     }
   }
 
+  /**
+   * A side-by-side run: each side for seeds seed, seed+1, … (its run's seed first), `samples` each,
+   * interleaved (seed 0 of every side, then seed 1…) so the columns fill in together. Each side keeps
+   * the first sequence a run returns (best-of-N: the chosen one).
+   */
+  async generateSides(sides: readonly Side[], samples: number): Promise<void> {
+    if (this.runId !== null) await this.stop();
+    if (!Number.isInteger(samples) || samples < 1 || samples > 64) {
+      this.fail(new Error(`samples per side must be an integer from 1 to 64 (got ${samples})`));
+      return;
+    }
+    this.mode = 'sides';
+    this.sideSamples = samples;
+    this.sides = sides.map((s) => ({ ...s, samples: [] }));
+    this.error = '';
+    this.tokens = [];
+    this.sequences = [];
+    this.selected = null;
+    this.steps = [];
+    this.tokenTexts = {};
+    this.finishReason = '';
+    this.progress = '';
+    this.run = sides[0]?.run ?? null;
+    this.elapsedMs = 0;
+    this.stopped = false;
+    this.status = 'loading';
+    try {
+      const ids = new Set(sides.map((s) => s.run.policy));
+      for (const id of ids) await this.client.load(id);
+      this.status = 'running';
+      const t0 = performance.now();
+      let steps = 0;
+      outer: for (let i = 0; i < samples; i++) {
+        for (let k = 0; k < sides.length; k++) {
+          if (this.stopped) break outer;
+          const side = sides[k] as Side;
+          const seed = (side.run.spec.config.seed ?? 0) + i;
+          const run: GenerateRun = { ...side.run, spec: { ...side.run.spec, config: { ...side.run.spec.config, seed } } };
+          this.progress = `${side.label}: sample ${i + 1} of ${samples} (seed ${seed})`;
+          let done: ShownSequence | null = null;
+          const handle = this.client.generate(run, ({ event, texts }) => {
+            if (handle.id !== this.runId) return;
+            if (event.type === 'step') {
+              steps++;
+              this.tokensPerSecond = steps / ((performance.now() - t0) / 1000);
+            } else if (event.type === 'progress') this.progress = `${side.label}: sample ${i + 1} of ${samples} (seed ${seed}). ${progressLine(event, run.rewardModel)}`;
+            else if (event.type === 'done' && event.sequences[0]) done = { result: event.sequences[0], text: texts[0] ?? '' };
+          });
+          this.runId = handle.id;
+          await handle.done;
+          const got = done as ShownSequence | null;
+          if (!got || got.result.finishReason === 'aborted') continue;
+          const sample: SideSample = { seed, text: got.text, result: got.result, positivity: positivity(got.text), conciseness: conciseness(got.text), hack: findRewardHack(got.text) };
+          this.sides = this.sides.map((s, j) => (j === k ? { ...s, samples: [...s.samples, sample] } : s));
+        }
+      }
+      this.elapsedMs = performance.now() - t0;
+      this.finishReason = this.stopped ? 'aborted' : 'done';
+      this.progress = '';
+      this.runId = null;
+      this.status = 'idle';
+    } catch (e) {
+      this.runId = null;
+      this.fail(e);
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.runId === null) return;
     await this.client.cancel(this.runId);
   }

@@ -1,10 +1,30 @@
 /** The generate form: every field a strategy uses, and the GenerateRun it describes. */
 import { STRATEGIES, type GenerationConfig, type StrategyName } from '../core/search/strategy.ts';
 import type { GenerateRun } from '../inference/protocol.ts';
+import { FLAGSHIP } from '../core/lesson/flagship.ts';
+
+/** What a side-by-side run compares the form's strategy with (same prompt, same seeds). */
+export type SideBy = '' | 'base' | 'genarm';
 
 export interface Preset {
   readonly name: string;
+  /** One sentence, shown once applied: what its first run shows. */
+  readonly shows: string;
+  /** The fields it sets (the ones listed as changed, and checked to tell whether it is still active). */
+  readonly fields: Partial<Record<Field, string | number | boolean>>;
+  /** Extra ARMs (beyond the two bundled weights) it sets; replaces the form's. */
+  readonly extraArms?: Readonly<Record<string, number>>;
   apply(f: RunForm): void;
+}
+
+/** Strategies a side-by-side run applies to (the ones that steer towards a reward). */
+export const SIDE_STRATEGIES: readonly StrategyName[] = ['genarm', 'implicit', 'args', 'best_of_n', 'rejection'];
+
+/** One column of a side-by-side run: its label, how it was made, and the run for its first seed. */
+export interface Side {
+  readonly label: string;
+  readonly detail: string;
+  readonly run: GenerateRun;
 }
 
 export class RunForm {
@@ -34,6 +54,72 @@ export class RunForm {
   rsoBeta = $state(0.5);
   /** ARMs beyond the two bundled ones (any registered causal LM, e.g. a picked folder): id → weight. */
   extraArms = $state<Record<string, number>>({});
+  /** Side by side with the base model or with GenARM: `sideSamples` seeds (seed, seed+1, …) per side. */
+  sideBy = $state<SideBy>('');
+  sideSamples = $state<number>(FLAGSHIP.samples);
+  /** The preset applied last ('' for none) and the fields it changed (label: before → after). */
+  preset = $state('');
+  presetChanges = $state.raw<readonly { field: string; from: string; to: string }[]>([]);
+
+  /** The applied preset while every field it set still has its value (else the settings are custom). */
+  readonly activePreset = $derived(this.presetEdits.length === 0 ? (PRESETS.find((x) => x.name === this.preset) ?? null) : null);
+
+  /** Labels of the fields the user changed since applying the preset (empty when none or no preset). */
+  get presetEdits(): string[] {
+    const p = PRESETS.find((x) => x.name === this.preset);
+    if (!p) return [];
+    const me = this as unknown as Record<string, unknown>;
+    return Object.entries(p.fields)
+      .filter(([k, v]) => me[k] !== v)
+      .map(([k]) => FIELD_LABEL[k as Field] ?? k);
+  }
+
+  /** Applies a preset: sets its fields and records what changed. */
+  applyPreset(name: string): void {
+    const p = PRESETS.find((x) => x.name === name);
+    if (!p) {
+      this.preset = '';
+      this.presetChanges = [];
+      return;
+    }
+    const me = this as unknown as Record<string, unknown>;
+    const changes = Object.entries(p.fields)
+      .filter(([k, v]) => me[k] !== v)
+      .map(([k, v]) => ({ field: FIELD_LABEL[k as Field] ?? k, from: show(me[k]), to: show(v) }));
+    const extraBefore = JSON.stringify(this.extraArms);
+    p.apply(this);
+    if (JSON.stringify(this.extraArms) !== extraBefore) changes.push({ field: 'extra ARMs', from: extraBefore, to: JSON.stringify(this.extraArms) });
+    this.preset = p.name;
+    this.presetChanges = changes;
+  }
+
+  /**
+   * The columns of a side-by-side run (null when `sideBy` is off): the form's run and the one it is
+   * compared with, both for `seed`; the page runs each for seeds seed … seed + sideSamples − 1.
+   */
+  sides(): Side[] | null {
+    if (!this.sideBy || !SIDE_STRATEGIES.includes(this.strategy)) return null;
+    const mine = this.toRun();
+    const other = new RunForm();
+    other.fromParams(this.toParams());
+    other.extraArms = { ...this.extraArms };
+    if (this.sideBy === 'base') {
+      other.strategy = 'sample';
+      other.numReturnSequences = 1;
+      const base = other.toRun();
+      return [
+        { label: 'Base', detail: `${this.policy} alone: ${sampling(this)}`, run: base },
+        { label: 'Guided', detail: describeGuidance(mine), run: mine },
+      ];
+    }
+    other.strategy = 'genarm';
+    other.doSample = true;
+    const g = other.toRun();
+    return [
+      { label: this.strategy === 'best_of_n' ? 'Best-of-N' : 'This strategy', detail: describeGuidance(mine), run: mine },
+      { label: 'GenARM', detail: describeGuidance(g), run: g },
+    ];
+  }
 
   readonly usesArms = $derived(this.strategy === 'genarm');
   readonly samples = $derived(this.strategy === 'sample' || this.strategy === 'best_of_n' || this.strategy === 'rejection' || ((this.strategy === 'genarm' || this.strategy === 'implicit' || this.strategy === 'args') && this.doSample));
@@ -65,6 +151,8 @@ export class RunForm {
         if (raw.trim() !== '' && Number.isFinite(v)) (this as unknown as Record<string, number>)[field] = v;
       } else if (typeof current === 'boolean') {
         if (raw === 'true' || raw === 'false') (this as unknown as Record<string, boolean>)[field] = raw === 'true';
+      } else if (field === 'sideBy') {
+        if (raw === '' || raw === 'base' || raw === 'genarm') this.sideBy = raw;
       } else if (field !== 'strategy' || (STRATEGIES as readonly string[]).includes(raw)) {
         (this as unknown as Record<string, string>)[field] = raw;
       }
@@ -105,7 +193,7 @@ export class RunForm {
   }
 }
 
-type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta';
+type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset';
 
 /** URL parameter ↔ form field. */
 const URL_FIELDS: readonly (readonly [string, Field])[] = [
@@ -114,31 +202,102 @@ const URL_FIELDS: readonly (readonly [string, Field])[] = [
   ['num_beam_groups', 'numBeamGroups'], ['diversity_penalty', 'diversityPenalty'], ['length_penalty', 'lengthPenalty'],
   ['num_return_sequences', 'numReturnSequences'], ['beta', 'beta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
   ['tuned', 'tuned'], ['ref', 'ref'], ['reward_model', 'rewardModel'], ['n', 'n'], ['args_k', 'argsK'], ['args_weight', 'argsWeight'], ['rso_beta', 'rsoBeta'],
+  ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'],
 ];
 
+/** Field labels, as the form shows them (for "which fields a preset changed"). */
+const FIELD_LABEL: Partial<Record<Field, string>> = {
+  policy: 'policy', prompt: 'prompt', strategy: 'strategy', maxNewTokens: 'max_new_tokens', doSample: 'do_sample', temperature: 'temperature',
+  topK: 'top_k', topP: 'top_p', seed: 'seed', numBeams: 'num_beams', numBeamGroups: 'num_beam_groups', diversityPenalty: 'diversity_penalty',
+  lengthPenalty: 'length_penalty', numReturnSequences: 'num_return_sequences', beta: 'β', armPositive: 'weight: tiny-arm-positive',
+  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side by side with', sideSamples: 'samples per side',
+};
+
+function show(v: unknown): string {
+  if (v === '') return 'off';
+  if (typeof v === 'boolean') return v ? 'on' : 'off';
+  return String(v);
+}
+
+function sampling(f: RunForm): string {
+  return `sampling, temperature ${f.temperature}, top_k ${f.topK}${f.topP < 1 ? `, top_p ${f.topP}` : ''}`;
+}
+
+/** "GenARM: tiny-arm-positive ×1, β 0.5, sampling" and the like, for a side's caption. */
+function describeGuidance(r: GenerateRun): string {
+  const s = r.spec;
+  const sampled = s.config.do_sample ? `sampling (temperature ${s.config.temperature ?? 1}, top_k ${s.config.top_k ?? 50})` : 'greedy';
+  switch (s.strategy) {
+    case 'genarm':
+      return `GenARM: ${(r.arms ?? []).map((a, i) => `${a} ×${s.armWeights?.[i] ?? 1}`).join(' + ')}, β ${s.beta ?? 1}, ${sampled}`;
+    case 'implicit':
+      return `implicit reward ${r.tuned} − ${r.ref}, β ${s.beta ?? 1}, ${sampled}`;
+    case 'best_of_n':
+      return `best of ${s.n ?? 8} samples by ${r.rewardModel}`;
+    case 'rejection':
+      return `rejection sampling of ${s.n ?? 8} samples by ${r.rewardModel}`;
+    case 'args':
+      return `ARGS with ${r.rewardModel}, k ${s.argsK ?? 10}, w ${s.argsWeight ?? 1}`;
+    default:
+      return s.strategy;
+  }
+}
+
+/** The flagship lesson's fields, from core/lesson/flagship.ts (one place for its settings). */
+const FLAGSHIP_ARM: string = FLAGSHIP.arm;
+function flagshipFields(): Preset['fields'] {
+  return {
+    policy: FLAGSHIP.policy,
+    prompt: FLAGSHIP.prompt,
+    strategy: 'genarm',
+    armPositive: FLAGSHIP_ARM === 'tiny-arm-positive' ? 1 : 0,
+    armConcise: FLAGSHIP_ARM === 'tiny-arm-concise' ? 1 : 0,
+    beta: FLAGSHIP.beta,
+    doSample: true,
+    temperature: FLAGSHIP.temperature,
+    topK: FLAGSHIP.top_k,
+    topP: FLAGSHIP.top_p,
+    maxNewTokens: FLAGSHIP.max_new_tokens,
+    seed: FLAGSHIP.seed,
+    sideBy: 'base',
+    sideSamples: FLAGSHIP.samples,
+  };
+}
+const FLAGSHIP_EXTRA_ARMS: Record<string, number> = FLAGSHIP_ARM === 'tiny-arm-positive' || FLAGSHIP_ARM === 'tiny-arm-concise' ? {} : { [FLAGSHIP_ARM]: 1 };
+
+function preset(name: string, shows: string, fields: Preset['fields'], extraArms?: Record<string, number>): Preset {
+  return {
+    name,
+    shows,
+    fields,
+    ...(extraArms ? { extraArms } : {}),
+    apply(f) {
+      Object.assign(f, fields);
+      if (extraArms) f.extraArms = { ...extraArms };
+    },
+  };
+}
+
 export const PRESETS: readonly Preset[] = [
-  {
-    name: 'Positivity steering with GenARM',
-    apply(f) {
-      Object.assign(f, { strategy: 'genarm', armPositive: 1, armConcise: 0, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, maxNewTokens: 30 });
-    },
-  },
-  {
-    name: 'Diverse beams',
-    apply(f) {
-      Object.assign(f, { strategy: 'diverse_beam', numBeams: 4, numBeamGroups: 2, diversityPenalty: 2, numReturnSequences: 4, maxNewTokens: 20 });
-    },
-  },
-  {
-    name: 'Multi-objective trade-off',
-    apply(f) {
-      Object.assign(f, { strategy: 'genarm', armPositive: 1, armConcise: 1, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, maxNewTokens: 30 });
-    },
-  },
-  {
-    name: 'Best-of-N vs GenARM',
-    apply(f) {
-      Object.assign(f, { strategy: 'best_of_n', n: 8, rewardModel: 'tiny-rm-positive', temperature: 1, topK: 50, topP: 1, maxNewTokens: 30 });
-    },
-  },
+  preset(
+    'Positivity steering with GenARM',
+    `${FLAGSHIP.samples} samples from the base model beside ${FLAGSHIP.samples} guided by the positivity ARM, same prompt and seeds, each with its oracle positivity: the guided mean should be higher.`,
+    flagshipFields(),
+    FLAGSHIP_EXTRA_ARMS,
+  ),
+  preset(
+    'Best-of-N vs GenARM',
+    'Best-of-8 (8 samples, the reward model picks one) beside GenARM guidance, same prompt and seeds: two ways to get more positive text, at 8× and at 2× the model calls.',
+    { strategy: 'best_of_n', n: 8, rewardModel: 'tiny-rm-positive', temperature: 1, topK: 50, topP: 1, maxNewTokens: 30, armPositive: 1, armConcise: 0, beta: 0.5, sideBy: 'genarm', sideSamples: FLAGSHIP.samples },
+  ),
+  preset(
+    'Multi-objective trade-off',
+    'GenARM with a positive and a concise ARM beside the base: the guided side should be both more positive and shorter (oracle positivity and conciseness per sample); the Trade-offs view sweeps the weights.',
+    { strategy: 'genarm', armPositive: 1, armConcise: 1, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, maxNewTokens: 30, sideBy: 'base', sideSamples: FLAGSHIP.samples },
+  ),
+  preset(
+    'Diverse beams',
+    'Diverse beam search, 4 beams in 2 groups: the 4 returned beams and the beam tree, where each group pays a penalty for the tokens the earlier group chose.',
+    { strategy: 'diverse_beam', numBeams: 4, numBeamGroups: 2, diversityPenalty: 2, numReturnSequences: 4, maxNewTokens: 20, sideBy: '' },
+  ),
 ];

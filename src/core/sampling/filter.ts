@@ -8,6 +8,15 @@ export interface SamplerContext {
   readonly history: readonly number[];
   /** Tokens generated so far in this row (history minus the prompt). */
   readonly generated: number;
+  /**
+   * Guided rows only (`scores` = the policy combined with guidance): the policy's own scores, which
+   * the repetition penalty acts on, its change then carried into `scores`: one place in the chain
+   * for guided and unguided runs, so a guidance term of weight 0 decodes exactly like the base.
+   * Raw logits when sampling (with `policyLogprobs`), log-probs in beam search (without).
+   */
+  readonly policyScores?: Float32Array;
+  /** With raw-logit `policyScores`: the policy's log-softmax, so the penalised policy is renormalised before the guidance is added. */
+  readonly policyLogprobs?: Float32Array;
 }
 
 export interface Filter {

@@ -86,7 +86,7 @@ export async function* beamSearch(source: NextTokenSource, prompt: readonly numb
       const acc = new Float32Array(B * V);
       for (let b = 0; b < B; b++) {
         const dist = dists[b] as RowDistribution;
-        const row = applyProcessors(opts.processors, dist.logprobs, () => [...prompt, ...tokensOf(nodes[b] ?? null)]);
+        const row = applyProcessors(opts.processors, dist.logprobs, () => [...prompt, ...tokensOf(nodes[b] ?? null)], dist.guided ? dist.policy : undefined);
         const s = running[b] as number;
         addRowScore(acc, b * V, row, s);
       }

@@ -101,7 +101,8 @@ export async function* diverseBeamSearch(source: NextTokenSource, prompt: readon
           const acc = new Float32Array(gs * V);
           for (let j = 0; j < gs; j++) {
             const r = base + j;
-            let row = applyProcessors(opts.processors, (dists[r] as RowDistribution).logprobs, () => [...prompt, ...tokensOf(nodes[r] ?? null)]);
+            const dr = dists[r] as RowDistribution;
+            let row = applyProcessors(opts.processors, dr.logprobs, () => [...prompt, ...tokensOf(nodes[r] ?? null)], dr.guided ? dr.policy : undefined);
             if (counts.size > 0) {
               if (row === (dists[r] as RowDistribution).logprobs) row = Float32Array.from(row);
               for (const [v, c] of counts) row[v] = (row[v] as number) - f32(lambda * c); // the store rounds to float32

@@ -158,7 +158,11 @@ export class ModelSource implements NextTokenSource {
       const scores = Float32Array.from(policy);
       terms.forEach((t, j) => {
         const lp = termLps[j] as Float32Array;
-        const c = t.coefficient;
+        // Terms on one model (e.g. tuned = ref) enter once with their summed coefficient, so a pair
+        // that cancels adds exactly nothing instead of float rounding.
+        if (terms.findIndex((u) => u.model === t.model) !== j) return;
+        let c = 0;
+        for (const u of terms) if (u.model === t.model) c += u.coefficient;
         if (c === 0) return;
         for (let v = 0; v < scores.length; v++) scores[v] = (scores[v] as number) + c * Math.max(lp[v] as number, LOGPROB_FLOOR);
       });
@@ -166,6 +170,7 @@ export class ModelSource implements NextTokenSource {
         scores,
         logprobs: logSoftmaxInto(scores, new Float32Array(scores.length)),
         policy,
+        policyLogits: (logits[0] as Float32Array[])[r] as Float32Array,
         rewards: new Map(rewards.map((rv) => [rv.key, rv.compute(termLps)])),
         guided: true,
       });

@@ -63,7 +63,8 @@ export async function* sample(source: NextTokenSource, prompt: readonly number[]
         const row = rows[i] as Row;
         const dist = dists[b] as RowDistribution;
         // chain.sample, split so the step event can show which top tokens the filters removed
-        const filtered = chain.filter(dist.scores, { history: row.history, generated: step });
+        const guided = dist.guided && dist.policyLogits ? { policyScores: dist.policyLogits, policyLogprobs: dist.policy } : {};
+        const filtered = chain.filter(dist.scores, { history: row.history, generated: step, ...guided });
         const token = chain.selector === 'greedy' ? argmax(filtered) : sampleFromScores(filtered, rngs[i] as Rng);
         const trace = traceFor(dist, token, chain.selector === 'dist' ? klFromScores(filtered, dist.policy) : undefined);
         row.node = extend(row.node, trace);

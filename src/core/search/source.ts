@@ -15,6 +15,8 @@ export interface RowDistribution {
   readonly logprobs: Float32Array;
   /** The policy's raw log-probabilities. */
   readonly policy: Float32Array;
+  /** The policy's raw logits (the same array as `scores` when unguided). */
+  readonly policyLogits?: Float32Array;
   /** Token-level reward of every token per reward source (e.g. ARM log-probs). Empty when unguided. */
   readonly rewards: ReadonlyMap<string, Float32Array>;
   /** True when scores combine several models. */

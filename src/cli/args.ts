@@ -19,7 +19,7 @@ const OPTIONS: Record<string, Kind> = {
   max_new_tokens: 'int', do_sample: 'bool', temperature: 'float', top_k: 'int', top_p: 'float', min_p: 'float',
   repetition_penalty: 'float', no_repeat_ngram_size: 'int', min_new_tokens: 'int', num_beams: 'int', num_beam_groups: 'int',
   diversity_penalty: 'float', length_penalty: 'float', early_stopping: 'early', num_return_sequences: 'int', seed: 'int',
-  arm: 'list', beta: 'float', tuned: 'string', ref: 'string', reward_model: 'string', args_k: 'int', args_weight: 'float',
+  arm: 'list', beta: 'float', guidance_beta: 'float', tuned: 'string', ref: 'string', reward_model: 'string', args_k: 'int', args_weight: 'float',
   n: 'int', rso_beta: 'float', dataset: 'string', scorer: 'string', length_normalize: 'bool', limit: 'int', device: 'string',
   repeats: 'int', alpha: 'float', batch_size: 'int',
   chat_template: 'bool', token_scores: 'bool', // rank

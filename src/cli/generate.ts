@@ -1,13 +1,23 @@
 /** `decoding-lab generate`: one decoding run, printed as text or as the DESIGN §4 JSON contract. */
-import { decode, type StrategyModels, type StrategySpec } from '../core/search/strategy.ts';
+import { decode, guidanceBetas, type StrategyModels, type StrategySpec } from '../core/search/strategy.ts';
 import type { DecodeEvent, SequenceResult } from '../core/search/events.ts';
 import { generationConfig, parseArm, required, strategyOf, type Parsed } from './args.ts';
-import { assertSameTokenizer, lm, resolveModel, rm } from './nodeModels.ts';
+import { assertSameTokenizer, bundledModels, lm, resolveModel, rm } from './nodeModels.ts';
 import { generateOutput, type GenerateOutput } from '../core/viz/export.ts';
 
 export type { GenerateOutput } from '../core/viz/export.ts';
 
-export async function generate(p: Parsed): Promise<GenerateOutput> {
+/** A bundled model's training β (models/manifest.json "beta"), when it has one. */
+export function trainingBeta(id: string | undefined): number | undefined {
+  const e = id === undefined ? undefined : (bundledModels().find((m) => m.id === id) as { beta?: unknown } | undefined);
+  return typeof e?.beta === 'number' && e.beta > 0 ? e.beta : undefined;
+}
+
+/** The deprecation line for `generate --beta B` given without `--guidance-beta` on a guided run. */
+export const DEPRECATED_BETA_NOTICE =
+  'decoding-lab: note: generate --beta B without --guidance-beta is read with its old meaning, the guidance strength (deprecated): write --guidance-beta B; --beta is now DPO\'s reward scale of implicit rewards';
+
+export async function generate(p: Parsed, warn: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<GenerateOutput> {
   const strategy = strategyOf(p);
   const policyId = resolveModel(required(p, 'policy', 'give a bundled model id (e.g. tiny-base) or a model folder'), '--policy');
   const prompt = p.prompt;
@@ -26,6 +36,7 @@ export async function generate(p: Parsed): Promise<GenerateOutput> {
     strategy,
     config: generationConfig(p),
     beta: p.beta as number | undefined,
+    guidanceBeta: p.guidance_beta as number | undefined,
     armWeights: arms.map((a) => a.weight),
     argsK: p.args_k as number | undefined,
     argsWeight: p.args_weight as number | undefined,
@@ -40,7 +51,10 @@ export async function generate(p: Parsed): Promise<GenerateOutput> {
     tuned: tunedId ? await lm(tunedId) : undefined,
     ref: refId ? await lm(refId) : undefined,
     rewardModel: rmId ? await rm(rmId) : undefined,
+    tunedBeta: trainingBeta(tunedId),
+    tokenizerSize: policy.tokenizer.vocabSize,
   };
+  if ((arms.length || tunedId || refId) && guidanceBetas(spec, models).deprecatedBeta) warn(DEPRECATED_BETA_NOTICE);
   const ids = policy.tokenizer.encode(prompt);
   const t0 = performance.now();
   let done: readonly SequenceResult[] = [];

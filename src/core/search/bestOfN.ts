@@ -71,8 +71,9 @@ export interface RejectionOptions extends SampleOptions {
 /**
  * RSO statistical rejection sampling (Liu et al., ICLR 2024, App. A.1): candidates (distinct by
  * token ids, first occurrence kept) are accepted with probability exp((r − r_max)/β), r_max taken
- * over the remaining candidates at each pass, until m are accepted. Accepted samples come in
- * acceptance order.
+ * over the remaining candidates at each pass, until m are accepted. The accepted samples are
+ * returned best first by reward, as DESIGN §4 orders `sequences` (ties: acceptance order); which
+ * samples are accepted does not depend on that order.
  */
 export async function* rejectionSampling(source: NextTokenSource, rm: SequenceRewardModel, prompt: readonly number[], opts: RejectionOptions): AsyncGenerator<DecodeEvent> {
   if (!(opts.rsoBeta > 0)) throw new RangeError(`rso_beta (--rso-beta) must be > 0 (got ${opts.rsoBeta})`);
@@ -102,5 +103,6 @@ export async function* rejectionSampling(source: NextTokenSource, rm: SequenceRe
     }
     cand = cand.filter((c) => !newly.has(c));
   }
-  yield { type: 'done', sequences: accepted };
+  const order = accepted.map((s, i) => [s, i] as const).sort((a, b) => (b[0].reward as number) - (a[0].reward as number) || a[1] - b[1]);
+  yield { type: 'done', sequences: order.map(([s]) => s) };
 }

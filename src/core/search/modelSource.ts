@@ -91,7 +91,14 @@ export class ModelSource implements NextTokenSource {
   constructor(
     private readonly policy: LanguageModel,
     private readonly guidance: Guidance = { terms: [], rewards: [] },
+    /**
+     * The tokenizer's vocabulary size when the logit rows are wider (padded vocabularies): guided
+     * scores of ids at or above it are masked (-Infinity), as GenARM's reference does; a padding
+     * id's log-prob under an ARM or tuned model means nothing, and weighting it could make it win.
+     */
+    private readonly tokenizerSize?: number,
   ) {
+    if (tokenizerSize !== undefined && !(Number.isInteger(tokenizerSize) && tokenizerSize >= 1)) throw new RangeError(`tokenizerSize must be an integer >= 1 (got ${tokenizerSize})`);
     assertSameVocabulary(policy, guidance.terms.map((t) => t.model));
     this.models = [policy];
     for (const t of guidance.terms) if (!this.models.includes(t.model)) this.models.push(t.model);
@@ -166,6 +173,7 @@ export class ModelSource implements NextTokenSource {
         if (c === 0) return;
         for (let v = 0; v < scores.length; v++) scores[v] = (scores[v] as number) + c * Math.max(lp[v] as number, LOGPROB_FLOOR);
       });
+      if (this.tokenizerSize !== undefined) scores.fill(-Infinity, Math.min(this.tokenizerSize, scores.length));
       out.push({
         scores,
         logprobs: logSoftmaxInto(scores, new Float32Array(scores.length)),

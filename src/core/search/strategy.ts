@@ -67,6 +67,11 @@ export interface StrategyModels {
   readonly rewardModel?: SequenceRewardModel;
   /** The tuned model's training β (models/manifest.json "beta", or its model card): implicit guidance's default reward scale. */
   readonly tunedBeta?: number;
+  /**
+   * Ids the tokenizer defines (its vocabulary size), when the models' logit rows are wider (padded
+   * vocabularies): guided decoding masks ids at or above it, which no text can contain.
+   */
+  readonly tokenizerSize?: number;
 }
 
 /** The two β's of a guided run, resolved from a spec (see StrategySpec.beta and guidanceBeta). */
@@ -154,11 +159,20 @@ export function validate(spec: StrategySpec, m: StrategyModels, promptLength: nu
   buildChain(chainOf(spec));
 }
 
-/** The sampler chain a (non-beam) strategy runs: Hugging Face's order for its generation config. */
+/** top_k when a guided strategy (genarm, implicit) samples and none is given: GenARM's reference samples the full product. */
+export const GUIDED_DEFAULT_TOP_K = 0;
+
+/**
+ * The sampler chain a (non-beam) strategy runs: Hugging Face's order for its generation config.
+ * Defaults are Hugging Face's (top_k 50 when sampling), except for the guided strategies genarm and
+ * implicit, which sample the whole combined distribution by default (top_k 0, top_p 1) as GenARM's
+ * reference code does.
+ */
 export function chainOf(spec: StrategySpec, eos: readonly number[] = []): SamplerSpec[] {
   const c = spec.config;
   const sampling = spec.strategy === 'sample' || spec.strategy === 'best_of_n' || spec.strategy === 'rejection' ? true : !!c.do_sample;
-  return chainFromHf({ ...c, do_sample: sampling && c.temperature !== 0 }, eos);
+  const guided = spec.strategy === 'genarm' || spec.strategy === 'implicit';
+  return chainFromHf({ ...c, ...(guided && c.top_k === undefined ? { top_k: GUIDED_DEFAULT_TOP_K } : {}), do_sample: sampling && c.temperature !== 0 }, eos);
 }
 
 /** The processors (no warpers) for beam search, which applies them to log-softmax scores. */
@@ -174,7 +188,7 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
   validate(spec, m, prompt.length);
   const c = spec.config;
   const maxNewTokens = c.max_new_tokens ?? DEFAULT_MAX_NEW_TOKENS;
-  const source = new ModelSource(m.policy, guidanceFor(spec, m));
+  const source = new ModelSource(m.policy, guidanceFor(spec, m), m.tokenizerSize);
   const common = { maxNewTokens, signal, seed: c.seed ?? 0, topK: spec.traceTopK ?? 10 };
   const beamOptions = (): BeamOptions => ({
     ...common,

@@ -39,5 +39,5 @@ export function fmtNum(x: number, digits = 2): string {
 /** "2.25 ± 0.63" (mean ± standard error) or just the value for a single sample. */
 export function fmtSpread(s: Spread, digits = 2): string {
   if (s.n === 0) return '–';
-  return s.n === 1 ? fmtNum(s.mean, digits) : `${fmtNum(s.mean, digits)} ± ${s.se.toFixed(digits)}`;
+  return s.n === 1 ? fmtNum(s.mean, digits) : `${fmtNum(s.mean, digits)} ± ${s.se === 0 ? '0' : s.se.toFixed(digits)}`;
 }

@@ -72,6 +72,7 @@ describe('tiny-base in Chromium', () => {
     it('opens the step inspector for a clicked token, with base and combined distributions for GenARM', async () => {
       const { page } = s;
       await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('side-by').selectOption(''); // one run, its tokens in the token view
       await page.getByTestId('do-sample').uncheck(); // greedy: the chosen token is always in the top-k lists
       await page.getByTestId('generate').click();
       await page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 60_000 });
@@ -117,7 +118,15 @@ describe('tiny-base in Chromium', () => {
       const cols = page.getByTestId('compare-column');
       expect(await cols.count()).toBe(2);
       expect(await cols.nth(0).locator('strong').textContent()).toBe('Greedy');
-      expect(await cols.nth(1).textContent()).toMatch(/KL estimate from base/);
+      expect(await cols.nth(1).textContent()).toMatch(/KL from base/);
+      // greedy runs once (deterministic: KL n/a); the sampled column runs 8 seeds with mean ± s.e.
+      expect(await cols.nth(0).getByTestId('compare-n').getAttribute('data-n')).toBe('1');
+      expect(await cols.nth(0).locator('[data-stat="kl"]').getAttribute('data-kl-kind')).toBe('na');
+      expect(await cols.nth(0).locator('[data-stat="kl"]').textContent()).toMatch(/n\/a/);
+      expect(await cols.nth(1).getByTestId('compare-n').getAttribute('data-n')).toBe('8');
+      expect(await cols.nth(1).locator('[data-stat="positivity"]').textContent()).toMatch(/±/);
+      expect(await cols.nth(0).locator('[data-stat="tokens"]').textContent()).toMatch(/^\s*\d+\s*$/); // an integer, not "9.0"
+      expect(await page.getByTestId('compare-prompt').textContent()).toContain(await page.getByTestId('prompt').inputValue());
     });
 
     it('renders HTML in prompts and outputs as inert text', async () => {

@@ -48,6 +48,7 @@ async function runAllFromUi(s: Session, siteUrl: string): Promise<UiRuns> {
   const { page } = s;
   const { ids: greedy, fromServiceWorker } = await generateFromUi(s, siteUrl);
   await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+  await page.getByTestId('side-by').selectOption(''); // one run (the preset runs base and guided side by side)
   await page.getByTestId('max-new-tokens').fill(String(GENARM_TOKENS));
   // The preset's top_p = 1 fails the top_p input's step="0.05" from min 0.01 (the browser then refuses
   // to submit the form, silently); 0.96 is the nearest valid value. Remove once the input accepts 1.

@@ -77,6 +77,8 @@ async function inNode(run: GenerateRun): Promise<number[][]> {
 async function setStrategy(page: Page, preset: string | null, strategy: string, maxNewTokens: number): Promise<void> {
   if (preset) await page.getByTestId('preset').selectOption(preset);
   await page.getByTestId('strategy').selectOption(strategy);
+  // One run, compared with Node (presets turn on a side-by-side run: test/e2e/lesson.test.ts covers it).
+  if (await page.getByTestId('side-by').count()) await page.getByTestId('side-by').selectOption('');
   await page.getByTestId('prompt').fill(PROMPT);
   await page.getByTestId('max-new-tokens').fill(String(maxNewTokens));
 }

@@ -175,8 +175,19 @@ for (const device of ['wasm', 'webgpu'] as const) {
       expect(await shownIds(page)).toEqual(await inNode(run));
       const groups = await page.locator('[data-testid="sequences"] .meta').allTextContents();
       expect(new Set(groups.map((g) => /group (\d)/.exec(g)?.[1])).size).toBe(2);
-      const titles = await page.locator('[data-testid="beam-tree"] title').allTextContents();
-      expect(titles.some((t) => /diversity penalty −[1-9]/.test(t))).toBe(true); // a later group paid for repeating a token
+      const labels = await page.locator('[data-testid="beam-tree"] g.node').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+      expect(labels.some((t) => /diversity penalty −[1-9]/.test(t))).toBe(true); // a later group paid for repeating a token
+      // every returned sequence can be traced: picking #2 highlights a path that ends at its leaf
+      const results = page.getByTestId('trace-result');
+      expect(await results.count()).toBe(await page.locator('[data-testid="sequences"] > li').count());
+      await results.nth(1).click();
+      await expect.poll(() => results.nth(1).getAttribute('aria-pressed')).toBe('true');
+      const second = (await page.locator('[data-testid="sequences"] > li').nth(1).getAttribute('data-token-ids'))!.split(' ');
+      expect(await page.locator('[data-testid="beam-tree"] g.node.on').count()).toBe(second.length + 1); // the prompt and one node per token
+      // keyboard: the traced node is the tree's tab stop; arrow left walks up its path and the panel follows
+      await page.locator('[data-testid="beam-tree"] g.node[tabindex="0"]').focus();
+      await page.keyboard.press('ArrowLeft');
+      expect(await page.getByTestId('beam-details').textContent()).toMatch(/Step \d+ token/);
     });
 
     it('evaluates ranking accuracy on the bundled split like the CLI, and finds it again after a reload', async () => {

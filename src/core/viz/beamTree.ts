@@ -65,21 +65,105 @@ export function buildBeamTree(steps: readonly StepEvent[], diversityPenalty = 0)
   return { nodes, columns: steps.length + 1, rows };
 }
 
+/** The node ids from the prompt down to `id`, inclusive (empty for an unknown id). */
+export function ancestors(tree: BeamTree, id: string): Set<string> {
+  const byId = new Map(tree.nodes.map((n) => [n.id, n]));
+  const out = new Set<string>();
+  for (let n = byId.get(id); n; n = n.parentId ? byId.get(n.parentId) : undefined) out.add(n.id);
+  return out;
+}
+
+/** The token ids on the path from the prompt to a node (generated tokens only). */
+export function tokensTo(tree: BeamTree, id: string): number[] {
+  const byId = new Map(tree.nodes.map((n) => [n.id, n]));
+  const out: number[] = [];
+  for (let n = byId.get(id); n && n.kind !== 'prompt'; n = n.parentId ? byId.get(n.parentId) : undefined) out.push(n.tokenId);
+  return out.reverse();
+}
+
 /**
- * Ids of the nodes on the path of a returned sequence (generated tokens), following children whose
- * token matches. Returns the longest matching path (possibly ending at a finished hypothesis).
+ * The node where a returned sequence ends: a node at step |tokens| − 1 whose path from the prompt
+ * spells exactly these tokens, a finished hypothesis preferred over a running row (a sequence that
+ * ended on EOS left the search as a hypothesis); null when the tree has no such path.
+ */
+export function leafOf(tree: BeamTree, tokenIds: readonly number[]): string | null {
+  if (tokenIds.length === 0) return null;
+  const last = tokenIds.length - 1;
+  const cands = tree.nodes.filter((n) => n.step === last && n.tokenId === tokenIds[last] && n.kind !== 'prompt');
+  const same = (id: string) => {
+    const t = tokensTo(tree, id);
+    return t.length === tokenIds.length && t.every((x, i) => x === tokenIds[i]);
+  };
+  const rank = (k: TreeNode['kind']) => (k === 'finished' ? 0 : k === 'running' ? 1 : 2);
+  return [...cands].sort((a, b) => rank(a.kind) - rank(b.kind)).find((n) => same(n.id))?.id ?? null;
+}
+
+/**
+ * Ids of the nodes on the path of a returned sequence (generated tokens): the prompt, and every
+ * node down to the sequence's leaf (see leafOf). When no node spells the whole sequence (a trace cut
+ * short), the longest prefix that does.
  */
 export function pathOf(tree: BeamTree, tokenIds: readonly number[]): Set<string> {
-  const children = new Map<string, TreeNode[]>();
-  for (const n of tree.nodes) if (n.parentId) (children.get(n.parentId) ?? children.set(n.parentId, []).get(n.parentId)!).push(n);
-  const path = new Set<string>(['p']);
-  let frontier = ['p'];
-  for (const t of tokenIds) {
-    const next = frontier.flatMap((id) => (children.get(id) ?? []).filter((c) => c.tokenId === t));
-    if (next.length === 0) break;
-    // prefer finished hypotheses at the last token, running rows otherwise
-    for (const n of next) path.add(n.id);
-    frontier = next.map((n) => n.id);
+  for (let k = tokenIds.length; k > 0; k--) {
+    const leaf = leafOf(tree, tokenIds.slice(0, k));
+    if (leaf) return ancestors(tree, leaf);
   }
-  return path;
+  return new Set(['p']);
+}
+
+/**
+ * A token as a beam-tree node shows it, at most `max` characters: special tokens in a short form
+ * ("<|endoftext|>" → "<eos>", other "<|name|>" → "<name>"), a space as "␣", a newline as "⏎", a
+ * tab as "⇥", and a cut marked with "…". The full text is shown in the details panel.
+ */
+export function tokenLabel(text: string | undefined, max = 12): string {
+  if (text === undefined) return '?';
+  // "<|name|>" (GPT-2 style) or one of the usual bare names ("<eos>", "</s>", "<pad>")
+  const special = /^<\|([A-Za-z0-9_.-]+)\|>$/.exec(text) ?? /^<(\/s|s|eos|bos|pad|unk|mask)>$/i.exec(text);
+  let s: string;
+  if (special) {
+    const name = special[1]!.toLowerCase();
+    s = /^(endoftext|eos|\/s|end_of_text|im_end|eot_id|eot)$/.test(name) ? '<eos>' : `<${name}>`;
+  } else {
+    s = text.replace(/ /g, '␣').replace(/\r?\n/g, '⏎').replace(/\t/g, '⇥');
+    if (s === '') s = '∅';
+  }
+  const chars = [...s];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : s;
+}
+
+/** Node positions in layout units: column = step + 1, row = slot. */
+export interface TreeLayout {
+  readonly x: (n: TreeNode) => number;
+  readonly y: (n: TreeNode) => number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export function layoutBeamTree(tree: BeamTree, o: { nodeWidth: number; dx: number; dy: number; top: number; left: number }): TreeLayout {
+  return {
+    x: (n) => o.left + (n.step + 1) * o.dx,
+    y: (n) => o.top + n.slot * o.dy,
+    width: o.left * 2 + (tree.columns - 1) * o.dx + o.nodeWidth,
+    height: o.top + tree.rows * o.dy,
+  };
+}
+
+/**
+ * Keyboard moves between nodes: right = the first child (on the highlighted path when one is),
+ * left = the parent, up/down = the previous/next node of the same step. Returns the id to focus,
+ * or the same id when there is nowhere to go.
+ */
+export function neighbour(tree: BeamTree, id: string, key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown', path: ReadonlySet<string> = new Set()): string {
+  const n = tree.nodes.find((x) => x.id === id);
+  if (!n) return id;
+  if (key === 'ArrowLeft') return n.parentId ?? id;
+  if (key === 'ArrowRight') {
+    const kids = tree.nodes.filter((x) => x.parentId === id);
+    return (kids.find((k) => path.has(k.id)) ?? kids[0])?.id ?? id;
+  }
+  const col = tree.nodes.filter((x) => x.step === n.step).sort((a, b) => a.slot - b.slot);
+  const i = col.findIndex((x) => x.id === id);
+  const j = key === 'ArrowUp' ? i - 1 : i + 1;
+  return col[j]?.id ?? id;
 }

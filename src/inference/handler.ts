@@ -7,7 +7,6 @@ import { greedy } from '../core/search/greedy.ts';
 import { decode, type StrategyModels } from '../core/search/strategy.ts';
 import { readItems } from '../core/data/preferences.ts';
 import type { ScorerModels } from '../core/metrics/scorePairs.ts';
-import { rankingReport } from '../core/metrics/report.ts';
 import { topK } from '../core/math/topk.ts';
 import type { BenchResult, DebugAction, Device, DeviceChoice, DownloadProgress, ModelSource, ProbeResult, RegisteredModel, Request, Response } from './protocol.ts';
 import { toWireError } from './protocol.ts';
@@ -15,7 +14,7 @@ import type { GenerateBaseline } from '../bench/suite.ts';
 import { DeviceLostError, isDeviceLost, isOutOfMemory } from './backends/modelErrors.ts';
 import { tokenizerInfoOf, tokenizerMismatch, type RoleModel } from './compat.ts';
 import { yieldToEventLoop } from './yield.ts';
-import { chatTransform, datasetItems, readJobDataset, scoreJob } from './rankJob.ts';
+import { chatTransform, datasetItems, jobReport, readJobDataset, scoreJob, tokenOptions } from './rankJob.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
 import type { RankProgress } from './protocol.ts';
 
@@ -401,7 +400,7 @@ export class Handler {
       const data = await readJobDataset(job, { fetchSite: (path) => this.backend.fetch(path), signal: ctrl.signal, onProgress: progress });
       const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };
       const res = await scoreJob(job, data.pairs, models, tokenizer, transform, ctrl.signal, progress);
-      const report = rankingReport(res, { beta: job.beta, defaultAlpha: job.defaultAlpha });
+      const report = jobReport(res, job);
       // The texts of the pairs the per-pair table shows, for their token strips (score-pair) after a reload too.
       const texts = res.pairs.slice(0, 100).map((p) => data.pairs[p.index ?? -1] ?? null);
       this.post({ id: req.id, type: 'result', value: { report, invalidLines: data.errors, cancelled: ctrl.signal.aborted, pairsRead: data.pairs.length, texts } });
@@ -420,7 +419,7 @@ export class Handler {
     if (!tokenizer) throw new Error('No model with a tokenizer was given.');
     const transform = chatTransform(job, tokenizer, job.policy ?? job.tuned ?? job.arm ?? job.rewardModel ?? 'the model');
     const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };
-    const value = await scorePairTokens(req.pair, job.scorer, models, tokenizer, { beta: job.beta, lengthNormalize: job.lengthNormalize, transform });
+    const value = await scorePairTokens(req.pair, job.scorer, models, tokenizer, { beta: job.beta, lengthNormalize: job.lengthNormalize, transform, ...tokenOptions(job) });
     this.post({ id: req.id, type: 'result', value });
   }
 

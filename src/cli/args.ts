@@ -22,7 +22,7 @@ const OPTIONS: Record<string, Kind> = {
   arm: 'list', beta: 'float', guidance_beta: 'float', tuned: 'string', ref: 'string', reward_model: 'string', args_k: 'int', args_weight: 'float',
   n: 'int', rso_beta: 'float', dataset: 'string', scorer: 'string', length_normalize: 'bool', limit: 'int', device: 'string',
   repeats: 'int', alpha: 'float', batch_size: 'int',
-  chat_template: 'bool', token_scores: 'bool', // rank
+  chat_template: 'bool', token_scores: 'bool', append_eos: 'bool', add_bos: 'bool', ece_bins: 'int', // rank
 };
 
 export type Parsed = Record<string, string | number | boolean | string[]>;

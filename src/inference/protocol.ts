@@ -138,11 +138,22 @@ export interface RankJob {
   readonly ref?: string;
   readonly arm?: string;
   readonly rewardModel?: string;
+  /** DPO's β: the implicit reward is β·(log π_tuned − log π_ref); also R*'s β. */
   readonly beta: number;
+  /** Where β came from (the tuned model's training β, the user, the default 1), shown with the result. */
+  readonly betaSource?: string;
   readonly lengthNormalize: boolean;
   readonly limit?: number;
   /** α for R* when the data has none. */
   readonly defaultAlpha?: number;
+  /** Prepend the tokenizer's BOS where it adds one. @default true */
+  readonly addBos?: boolean;
+  /** Append EOS to finished responses. @default true for token-level scorers */
+  readonly appendEos?: boolean;
+  /** Bins of the ECE and the reliability diagram (5, 10 or 20). @default 10 */
+  readonly eceBins?: number;
+  /** The ARM's training β_r (manifest), the scale of its ECE. */
+  readonly armBeta?: number;
   /** Render prompt and responses through the scorer's tokenizer's chat template (core/data/chatTemplate.ts). */
   readonly chatTemplate?: boolean;
   /** Continue a run that stopped (reload, cancel): the pairs already scored are not scored again. */

@@ -7,7 +7,8 @@
 import { decodeUtf8, parseDataset, parseRecords, readItems, type DatasetItem, type PreferencePair, type RecordError } from '../core/data/preferences.ts';
 import { DATASETS_SERVER, hfRows } from '../core/data/hfRows.ts';
 import { applyChatTemplate, chatTemplaterOf } from '../core/data/chatTemplate.ts';
-import { scorePairs, type PairScore, type ScoreResult, type ScorerModels } from '../core/metrics/scorePairs.ts';
+import { scorePairs, type PairScore, type ScoreResult, type ScorerModels, type TokenizationOptions } from '../core/metrics/scorePairs.ts';
+import { rankingReport, type RankReport } from '../core/metrics/report.ts';
 import type { Tokenizer } from '../core/model/types.ts';
 import type { DatasetSource, RankJob, RankProgress } from './protocol.ts';
 
@@ -154,11 +155,41 @@ export async function scoreJob(
   const res = await scorePairs(pairs.slice(start), job.scorer, models, tokenizer, {
     beta: job.beta,
     lengthNormalize: job.lengthNormalize,
+    ...tokenOptions(job),
     transform,
     signal,
     onProgress: (done, total) => onProgress({ phase: 'scoring', done: before.length + done, total: before.length + total }),
     onPartial: (part) => onProgress({ phase: 'scoring', done: before.length, total: 0, partial: { consumed: start + part.consumed, pairs: part.pairs.map(shift), skipped: part.skipped } }),
   });
   const all = [...before, ...res.pairs.map(shift)];
-  return { pairs: all, truncated: all.filter((p) => p.truncated).length, skipped: [...(resume?.skipped ?? []), ...res.skipped], ...(res.aborted ? { aborted: true } : {}) };
+  return {
+    pairs: all,
+    truncated: all.filter((p) => p.truncated).length,
+    skipped: [...(resume?.skipped ?? []), ...res.skipped],
+    ...(res.tokenization ? { tokenization: res.tokenization } : {}),
+    ...(res.aborted ? { aborted: true } : {}),
+  };
+}
+
+/** The job's special-token switches (scorePairs and scorePairTokens). */
+export function tokenOptions(job: RankJob): TokenizationOptions {
+  return { ...(job.addBos !== undefined ? { addBos: job.addBos } : {}), ...(job.appendEos !== undefined ? { appendEos: job.appendEos } : {}) };
+}
+
+/**
+ * The report of a job's scores: R(π_θ) labelled with the policy (policy scorer) or the tuned model
+ * (implicit), R* with the explicit reference (`job.ref`), ECE at the scorer's scale.
+ */
+export function jobReport(res: ScoreResult, job: RankJob): RankReport {
+  const policy = job.scorer === 'policy' ? job.policy : job.scorer === 'implicit' ? job.tuned : undefined;
+  return rankingReport(res, {
+    beta: job.beta,
+    ...(job.betaSource ? { betaSource: job.betaSource } : {}),
+    ...(job.defaultAlpha !== undefined ? { defaultAlpha: job.defaultAlpha } : {}),
+    scorer: job.scorer,
+    models: { ...(policy ? { policy } : {}), ...(job.ref && job.scorer !== 'sequence' ? { ref: job.ref } : {}) },
+    lengthNormalize: job.lengthNormalize,
+    ...(job.scorer === 'arm' && job.armBeta !== undefined ? { armBeta: job.armBeta } : {}),
+    ...(job.eceBins !== undefined ? { eceBins: job.eceBins } : {}),
+  });
 }

@@ -14,7 +14,7 @@ import type { InferenceClient, RankResult } from '../inference/client.ts';
 import type { DatasetSource, RankJob, RankProgress } from '../inference/protocol.ts';
 import type { PreferencePair } from '../core/data/preferences.ts';
 import { DATASETS_SERVER, checkDatasetName, listSplits, type SplitName } from '../core/data/hfRows.ts';
-import { rankingReport } from '../core/metrics/report.ts';
+import { jobReport } from '../inference/rankJob.ts';
 import type { PairScore, PartialScores } from '../core/metrics/scorePairs.ts';
 import type { PairTokenScores } from '../core/metrics/tokenScores.ts';
 
@@ -24,6 +24,27 @@ export const BUNDLED_DATASETS = [
 ] as const;
 
 export type SourceKind = DatasetSource['kind'];
+
+/** What models/manifest.json says about a model's training (β, β_r, its reference). */
+export interface ModelFacts {
+  readonly role?: string;
+  readonly also?: readonly string[];
+  readonly beta?: number;
+  readonly beta_r?: number;
+  readonly reference?: string;
+}
+
+/** β of the implicit reward (and R*) when the user has not set one: the model's training β, else 1. */
+export function trainingBeta(facts: Readonly<Record<string, ModelFacts>>, model: string | undefined): { beta: number; source: string } {
+  const b = model ? facts[model]?.beta : undefined;
+  return model && b !== undefined ? { beta: b, source: `training β of ${model} (models/manifest.json)` } : { beta: 1, source: `default 1 (${model ? `no training β known for ${model}` : 'no tuned model'})` };
+}
+
+/** R*'s reference when the user has not picked one: the model's base per the manifest (itself when it is a reference model), else none. */
+export function defaultReference(facts: Readonly<Record<string, ModelFacts>>, model: string): string {
+  const f = facts[model];
+  return f?.reference ?? (f && (f.role === 'reference' || f.also?.includes('reference')) ? model : '');
+}
 
 const STORE_KEY = 'decoding-lab:last-rank';
 const PARTIAL_KEY = 'decoding-lab:rank-partial';
@@ -86,7 +107,21 @@ export class RankingState {
   ref = $state('tiny-base');
   arm = $state('tiny-arm-positive');
   rewardModel = $state('tiny-rm-positive');
+  /** DPO's β (multiplies the log-ratio); follows the model's training β until the user sets it. */
   beta = $state(0.1);
+  /** Where `beta` came from. */
+  betaSource = $state('training β of tiny-dpo-positive (models/manifest.json)');
+  /** The user typed a β: stop following the model's training β. */
+  betaTouched = $state(false);
+  /** The user picked a reference: stop following the manifest's. */
+  refTouched = $state(false);
+  /** models/manifest.json facts by model id (loaded by loadFacts). */
+  facts = $state.raw<Record<string, ModelFacts>>({});
+  /** Prepend BOS where the tokenizer adds one; append EOS to finished responses (token-level scorers). */
+  addBos = $state(true);
+  appendEos = $state(true);
+  /** Bins of the ECE and the reliability diagram. */
+  eceBins = $state<5 | 10 | 20>(10);
   lengthNormalize = $state(false);
   chatTemplate = $state(false);
   /** Whether the scorer's tokenizer has a chat template, and why not. */
@@ -120,6 +155,51 @@ export class RankingState {
   ) {
     const q = typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('datasetsServer');
     this.datasetsServer = q && /^https?:\/\//.test(q) ? q.replace(/\/+$/, '') : DATASETS_SERVER;
+  }
+
+  /** Reads models/manifest.json (training β, β_r, reference of each bundled model); absent is not an error. */
+  async loadFacts(): Promise<void> {
+    try {
+      const res = await fetch(`${this.base}models/manifest.json`);
+      if (!res.ok) return;
+      const m = (await res.json()) as { models?: (ModelFacts & { id: string })[] };
+      this.facts = Object.fromEntries((m.models ?? []).map(({ id, ...f }) => [id, f]));
+      this.sync();
+    } catch {
+      /* no manifest: β stays as it is, the reference as chosen */
+    }
+  }
+
+  /** The model whose training β and reference apply: the tuned model (implicit) or the policy. */
+  tunedModel(): string | undefined {
+    return this.scorer === 'implicit' ? this.tuned : this.scorer === 'policy' ? this.policy : undefined;
+  }
+
+  /** Follows the model's training β and reference unless the user set them. */
+  sync(): void {
+    const m = this.tunedModel();
+    if (!this.betaTouched) {
+      const b = trainingBeta(this.facts, m);
+      this.beta = b.beta;
+      this.betaSource = b.source;
+    }
+    if (!this.refTouched && m) {
+      const r = defaultReference(this.facts, m);
+      if (r || this.scorer === 'policy') this.ref = r;
+    }
+  }
+
+  /** The user typed a β. */
+  setBeta(v: number): void {
+    this.beta = v;
+    this.betaTouched = true;
+    this.betaSource = 'set here';
+  }
+
+  /** Back to the model's training β. */
+  resetBeta(): void {
+    this.betaTouched = false;
+    this.sync();
   }
 
   /** The model whose tokenizer the scorer uses. */
@@ -159,7 +239,7 @@ export class RankingState {
   private showPartial(p: StoredPartial): void {
     this.partial = p;
     this.result = {
-      report: rankingReport({ pairs: [...p.pairs], truncated: p.pairs.filter((x) => x.truncated).length, skipped: p.skipped }, { beta: p.job.beta, defaultAlpha: p.job.defaultAlpha }),
+      report: jobReport({ pairs: [...p.pairs], truncated: p.pairs.filter((x) => x.truncated).length, skipped: p.skipped }, p.job),
       invalidLines: [],
       cancelled: true,
       pairsRead: p.total,
@@ -196,12 +276,16 @@ export class RankingState {
     return {
       dataset: this.source_(),
       scorer: s,
-      ...(s === 'policy' ? { policy: this.policy } : {}),
+      ...(s === 'policy' ? { policy: this.policy, ...(this.ref ? { ref: this.ref } : {}) } : {}),
       ...(s === 'implicit' ? { tuned: this.tuned, ref: this.ref } : {}),
-      ...(s === 'arm' ? { arm: this.arm } : {}),
+      ...(s === 'arm' ? { arm: this.arm, ...(this.facts[this.arm]?.beta_r !== undefined ? { armBeta: this.facts[this.arm]?.beta_r } : {}) } : {}),
       ...(s === 'sequence' ? { rewardModel: this.rewardModel } : {}),
       beta: this.beta,
+      betaSource: this.betaSource,
       lengthNormalize: this.lengthNormalize,
+      ...(this.addBos ? {} : { addBos: false }),
+      ...(this.appendEos ? {} : { appendEos: false }),
+      eceBins: this.eceBins,
       ...(this.limit > 0 ? { limit: this.limit } : {}),
       defaultAlpha: this.defaultAlpha,
       ...(this.chatTemplate ? { chatTemplate: true } : {}),
@@ -209,7 +293,7 @@ export class RankingState {
   }
 
   static describe(j: RankJob): string {
-    const model = j.policy ?? (j.tuned ? `${j.tuned} vs ${j.ref}` : (j.arm ?? j.rewardModel));
+    const model = j.policy ? `${j.policy}${j.ref ? ` (R* from ${j.ref})` : ''}` : j.tuned ? `${j.tuned} vs ${j.ref}` : (j.arm ?? j.rewardModel);
     const d = j.dataset;
     const data = d.kind === 'file' ? d.name : d.kind === 'url' ? d.url : d.kind === 'hf' ? `hf:${d.dataset} (${d.config}/${d.split})` : d.path;
     return `${j.scorer} scorer · ${model} · ${data}${j.limit ? ` (first ${j.limit})` : ''}${j.chatTemplate ? ' · chat template' : ''}`;

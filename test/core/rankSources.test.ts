@@ -165,8 +165,9 @@ describe('per-token scores', () => {
       for (const [i, pair] of pairs.entries()) {
         const t = await scorePairTokens(pair, kind, models(a, b), tok, { beta: 0.5 });
         expect(t.perToken).toBe(true);
-        expect(t.chosen.texts.join('')).toBe(pair.chosen);
-        expect(t.chosen.values).toHaveLength(pair.chosen.length);
+        // EOS is appended to a finished response by default (token-level scorers): its last token.
+        expect(t.chosen.texts.join('')).toBe(pair.chosen + '<eos>');
+        expect(t.chosen.values).toHaveLength(pair.chosen.length + 1);
         const sum = (v: number[]) => v.reduce((s, x) => s + x, 0);
         expect(sum(t.chosen.values)).toBeCloseTo(ranked.pairs[i]!.chosen, 4);
         expect(sum(t.rejected.values)).toBeCloseTo(ranked.pairs[i]!.rejected, 4);

@@ -174,9 +174,12 @@ describe('ranking breakdowns on hand-computed cases', () => {
     // longer response: a 5, b 6, c 3 → buckets {3, 5} and {6}
     expect(r.by_length.map((b) => [b.lo, b.hi, b.accuracy])).toEqual([[3, 5, 0.75], [6, 6, 0]]);
     expect(r.by_ref_logratio?.map((b) => [b.lo, b.hi, b.n])).toEqual([[0, 2, 3]]);
-    // R*: a: 2 + logit(0.5) = 2 > 0 ✓; b: -2 + logit(0.8) = -0.61 ✗; c: 0 + 0 = 0 ✗ → 1/3 (alpha mixed)
-    expect(r.idealized_accuracy).toBeCloseTo(1 / 3, 12);
-    expect(r.alignment_gap).toBeCloseTo(1 / 3 - 0.5, 12);
+    // R* with Chen's labels: a and c take the default α = 0.5, ties, left out; b: -2 + logit(0.8) = -0.61 ✗ → 0 of 1 (alpha mixed)
+    expect(r.idealized_accuracy).toBe(0);
+    expect(r.r_star).toMatchObject({ value: 0, n: 1, ties_excluded: 2, flipped_to_majority: 0, alpha_source: 'mixed', model: 'reference' });
+    // no policy log-probs (a sequence RM's scores): no R, so no alignment gap
+    expect(r.r).toBeUndefined();
+    expect(r.alignment_gap).toBeUndefined();
     expect(r.alpha_source).toBe('mixed');
     expect(r.pair_details).toEqual([
       { id: 'a', chosen: -1, rejected: -3, margin: 2, chosen_tokens: 2, rejected_tokens: 5, correct: true, tie: false, truncated: false, ref_chosen: -1, ref_rejected: -3 },
@@ -187,5 +190,101 @@ describe('ranking breakdowns on hand-computed cases', () => {
     const noRef = rankingReport({ pairs: ps.map(({ refChosen: _a, refRejected: _b, ...p }) => p), truncated: 1, skipped: [] }, { beta: 1, defaultAlpha: 0.5 });
     expect(noRef.idealized_accuracy).toBeUndefined();
     expect(noRef.by_ref_logratio).toBeUndefined();
+  });
+});
+
+import fc from 'fast-check';
+import { chenAccuracy, fitScale, R_STAR_BETAS, rStar } from '../../src/core/metrics/ranking.ts';
+
+describe('Chen et al. 2024 conventions (issue 12)', () => {
+  // Four pairs: a majority pair, a minority pair (α < 0.5: the data's "rejected" is y_w), a tie and a sure pair.
+  const ps: PairScore[] = [
+    { id: 'maj', chosen: 0, rejected: 0, margin: 0, truncated: false, chosenTokens: 1, rejectedTokens: 1, alpha: 0.7, refChosen: -3, refRejected: -2, policyChosen: -1, policyRejected: -2 },
+    { id: 'min', chosen: 0, rejected: 0, margin: 0, truncated: false, chosenTokens: 1, rejectedTokens: 1, alpha: 0.2, refChosen: -5, refRejected: -1, policyChosen: -1, policyRejected: -4 },
+    { id: 'tie', chosen: 0, rejected: 0, margin: 0, truncated: false, chosenTokens: 1, rejectedTokens: 1, alpha: 0.5, refChosen: -1, refRejected: -9, policyChosen: -1, policyRejected: -9 },
+    { id: 'sure', chosen: 0, rejected: 0, margin: 0, truncated: false, chosenTokens: 1, rejectedTokens: 1, alpha: 1, refChosen: -10, refRejected: -1, policyChosen: -3, policyRejected: -3 },
+  ];
+
+  it('R* takes the majority side as y_w and leaves α = 0.5 ties out (Def. 2.1, Eq. 3, Table 1)', () => {
+    // β = 1: maj: -1 + logit(0.7) = -0.153 ✗; min (flipped, α' = 0.8): -1 − (−5) + 1.386 > 0 ✓;
+    // tie: left out; sure: -9 + logit(0.999) = -2.09 ✗ → 1 of 3
+    expect(rStar(ps.map((p) => ({ refChosen: p.refChosen!, refRejected: p.refRejected!, alpha: p.alpha! })), 1)).toEqual({ value: 1 / 3, n: 3, ties: 1, flipped: 1 });
+    // the old formula (no flip, tie counted) gives 1/4 on the same pairs: maj ✗, min ✗, tie ✓ (8 > 0), sure ✗
+    expect(idealizedRankingAccuracy(ps.map((p) => ({ refChosen: p.refChosen!, refRejected: p.refRejected!, alpha: p.alpha! })), 1)).toBe(0.25);
+    // R on the same pairs and labels: maj ✓ (−1 > −2), min flipped: −4 vs −1 ✗, sure: tie → ½ → 1.5 / 3
+    expect(chenAccuracy(ps.map((p) => ({ chosen: p.policyChosen!, rejected: p.policyRejected!, alpha: p.alpha! })))).toEqual({ n: 3, correct: 1, ties: 1, accuracy: 0.5 });
+  });
+
+  it('the report: R(π_θ), R*(π_ref) per β (min/median/max over Chen’s grid) and the gap R* − R, each with its model', () => {
+    const r = rankingReport({ pairs: ps, truncated: 0, skipped: [] }, { beta: 1, betaSource: '--beta', scorer: 'implicit', models: { policy: 'tuned-m', ref: 'ref-m' } });
+    expect(r.r).toEqual({ value: 0.5, n: 3, model: 'tuned-m', length_normalized: false });
+    expect(r.r_star).toMatchObject({ value: 1 / 3, beta: 1, model: 'ref-m', n: 3, ties_excluded: 1, flipped_to_majority: 1, alpha_source: 'data' });
+    const grid = R_STAR_BETAS.map((b) => rStar(ps.map((p) => ({ refChosen: p.refChosen!, refRejected: p.refRejected!, alpha: p.alpha! })), b).value);
+    expect(r.r_star?.min).toBe(Math.min(...grid));
+    expect(r.r_star?.max).toBe(Math.max(...grid));
+    expect(r.r_star?.median).toBe([...grid].sort((x, y) => x - y)[2]);
+    expect(r.r_star_by_beta?.map((x) => x.beta)).toEqual([0.01, 0.1, 1, 5, 10]);
+    for (const row of r.r_star_by_beta ?? []) expect(row.alignment_gap).toBeCloseTo(row.r_star - 0.5, 12);
+    expect(r.alignment_gap).toBeCloseTo(1 / 3 - 0.5, 12);
+    expect(r.alignment_gap_models).toEqual({ r_star: 'ref-m', r: 'tuned-m' });
+    expect(r).toMatchObject({ beta: 1, beta_source: '--beta', idealized_accuracy: 1 / 3, idealized_beta: 1 });
+    // a β off the grid is added to the table
+    const off = rankingReport({ pairs: ps, truncated: 0, skipped: [] }, { beta: 0.3, scorer: 'implicit', models: { policy: 't', ref: 'r' } });
+    expect(off.r_star_by_beta?.map((x) => x.beta)).toEqual([0.01, 0.1, 0.3, 1, 5, 10]);
+    // no reference log-probs: R only, no R*, no gap
+    const noRef = rankingReport({ pairs: ps.map(({ refChosen: _a, refRejected: _b, ...p }) => p), truncated: 0, skipped: [] }, { beta: 1, scorer: 'policy', models: { policy: 'p' } });
+    expect(noRef.r?.value).toBe(0.5);
+    expect(noRef.r_star).toBeUndefined();
+    expect(noRef.alignment_gap).toBeUndefined();
+  });
+
+  it('ECE reads each scorer’s margins at its own scale: an ARM at its training β_r, a reward model and the implicit reward at 1', () => {
+    const pairs: PairScore[] = [3, -1, 8, 0.5, -4, 12, 2, 6].map((m, i) => ({ id: String(i), chosen: m, rejected: 0, margin: m, truncated: false, chosenTokens: 1, rejectedTokens: 1 }));
+    const arm = rankingReport({ pairs, truncated: 0, skipped: [] }, { beta: 1, scorer: 'arm', armBeta: 0.1 });
+    expect(arm.ece).toBeCloseTo(expectedCalibrationError(pairs, 10, 0.1).ece, 12);
+    expect(arm.ece).not.toBeCloseTo(expectedCalibrationError(pairs, 10, 1).ece, 3); // the old scale-1 value
+    expect(arm.ece_scale).toMatchObject({ scale: 0.1, source: 'training' });
+    for (const scorer of ['sequence', 'implicit'] as const) {
+      const rep = rankingReport({ pairs, truncated: 0, skipped: [] }, { beta: 0.1, scorer });
+      expect(rep.ece).toBeCloseTo(expectedCalibrationError(pairs, 10, 1).ece, 12);
+      expect(rep.ece_scale.scale).toBe(1);
+    }
+    // the policy's log-probs: one temperature fitted on the pairs, said so
+    const pol = rankingReport({ pairs, truncated: 0, skipped: [] }, { beta: 1, scorer: 'policy' });
+    expect(pol.ece_scale.source).toBe('fitted');
+    expect(pol.ece_scale.note).toMatch(/fitted .*in-sample/);
+    expect(pol.ece).toBeCloseTo(expectedCalibrationError(pairs, 10, fitScale(pairs)).ece, 12);
+    // … and n/a when no scale beats p = ½ (mean margin ≤ 0)
+    const worse = rankingReport({ pairs: pairs.map((p) => ({ ...p, chosen: -p.chosen, margin: -p.margin })), truncated: 0, skipped: [] }, { beta: 1, scorer: 'policy' });
+    expect(worse.ece).toBeNull();
+    expect(worse.ace).toBeNull();
+    expect(worse.ece_scale.note).toMatch(/^n\/a/);
+  });
+
+  it('ACE is the unweighted mean over non-empty bins; 5, 10 and 20 bins are reported', () => {
+    // margins ln 4 (p = 0.8 | 0.2) and 0 (p = 0.5 twice), scale 1, 10 bins:
+    // bin [0.7,0.8]: p 0.8, y 1 → |0.8−1| = 0.2; bin [0.1,0.2]: p 0.2, y 0 → 0.2; bin [0.4,0.5]: p 0.5, y 1 and 0 → 0
+    const pairs = [{ chosen: Math.log(4), rejected: 0 }, { chosen: 0, rejected: 0 }];
+    const c = expectedCalibrationError(pairs, 10);
+    expect(c.ace).toBeCloseTo((0.2 + 0.2 + 0) / 3, 12);
+    expect(c.ece).toBeCloseTo((0.2 + 0.2) / 4, 12);
+    const rep = rankingReport({ pairs: pairs.map((p, i) => ({ ...p, id: String(i), margin: p.chosen, truncated: false, chosenTokens: 1, rejectedTokens: 1 })), truncated: 0, skipped: [] }, { beta: 1, eceBins: 5 });
+    expect(rep.ece_bins).toBe(5);
+    expect(rep.calibration_bins).toHaveLength(5);
+    expect(rep.calibration_by_bins.map((b) => b.bins)).toEqual([5, 10, 20]);
+    expect(rep.calibration_by_bins[1]?.ace).toBeCloseTo(c.ace, 12);
+    expect(() => expectedCalibrationError(pairs, 0)).toThrow(/nBins/);
+  });
+
+  it('fitScale maximises the Bradley–Terry likelihood of the margins (property)', () => {
+    const ll = (d: number[], s: number) => d.reduce((a, x) => a + Math.log(sigmoid(s * x)), 0);
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 2, maxLength: 30 }), (d) => {
+        const pairs = d.map((x) => ({ chosen: x, rejected: 0 }));
+        const s = fitScale(pairs, 1e3);
+        expect(s).toBeGreaterThanOrEqual(0);
+        for (const t of [s * 0.9, s * 1.1, s + 1e-3].filter((t) => t <= 1e3)) expect(ll(d, s)).toBeGreaterThanOrEqual(ll(d, t) - 1e-7 * Math.max(1, Math.abs(ll(d, t))));
+      }),
+    );
   });
 });

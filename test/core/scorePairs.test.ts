@@ -92,7 +92,7 @@ describe('scorePairs with prompt sharing (extend) equals full recomputation', ()
     t[2]![3] = Math.log(3); // after 'b', 'c' is three times as likely
     const m = new TableModel(t);
     const pair: PreferencePair = { id: 'x', prompt: 'a', chosen: 'bc', rejected: 'c', extra: {} };
-    const res = await scorePairs([pair], 'policy', { policy: m }, tok);
+    const res = await scorePairs([pair], 'policy', { policy: m }, tok, { appendEos: false });
     const chosen = Math.log(2 / (V + 1)) + Math.log(3 / (V + 2));
     const rejected = Math.log(1 / (V + 1));
     expect(res.pairs[0]!.chosen).toBeCloseTo(chosen, 5);
@@ -108,7 +108,7 @@ describe('scorePairs with prompt sharing (extend) equals full recomputation', ()
       { id: 'skip', prompt: 'a', chosen: 'bcdefghijk', rejected: 'l', extra: {} }, // 10 + 1 > 10
       { id: 'edge', prompt: 'abc', chosen: 'defghijkl', rejected: 'm', extra: {} }, // 9 tokens: one prompt token left
     ];
-    const res = await scorePairs(pairs, 'policy', { policy: m }, tok);
+    const res = await scorePairs(pairs, 'policy', { policy: m }, tok, { appendEos: false });
     expect(res.pairs.map((p) => [p.id, p.truncated])).toEqual([['fits', false], ['cut', true], ['edge', true]]);
     expect(res.truncated).toBe(2);
     expect(res.skipped).toEqual([{ id: 'skip', reason: 'a response has 10 tokens; the context is 10' }]);
@@ -195,5 +195,70 @@ describe('planGroups (how rows are batched; any plan gives the same scores)', ()
     // at most 2 rows per group
     expect(planGroups([5, 5, 5], 2).ends).toEqual([1, 3]);
     expect(planGroups([], 4)).toEqual({ ends: [], cost: 0 });
+  });
+});
+
+describe('what R and R* are computed from, and the special tokens (issue 12)', () => {
+  const pairs: PreferencePair[] = [
+    { id: 'a', prompt: 'abc', chosen: 'de', rejected: 'fgh', alpha: 0.7, extra: {} },
+    { id: 'b', prompt: 'zz', chosen: 'q', rejected: 'rstu', alpha: 0.3, extra: { rejected_finished: false } },
+  ];
+  const sums = async (m: LanguageModel, prompt: number[], resp: number[]) => (await m.score([[...prompt, ...resp]], [prompt.length]))[0]!.reduce((s, v) => s + v, 0);
+
+  it('policy scorer: R*’s reference log-probs come only from an explicit reference model, never from the policy itself', async () => {
+    const pol = new PrefixModel(V, 40, 'policy');
+    const ref = new TableModel(table(3));
+    const alone = await scorePairs(pairs, 'policy', { policy: pol }, tok, { appendEos: false });
+    expect(alone.pairs[0]!.refChosen).toBeUndefined(); // used to be the policy's own log-probs
+    expect(alone.pairs[0]!.policyChosen).toBeCloseTo(alone.pairs[0]!.chosen, 12);
+    const withRef = await scorePairs(pairs, 'policy', { policy: pol, ref }, tok, { appendEos: false });
+    expect(withRef.pairs[0]!.refChosen).toBeCloseTo(await sums(ref, tok.encode('abc'), tok.encode('de')), 4);
+    expect(withRef.pairs[0]!.refChosen).not.toBeCloseTo(withRef.pairs[0]!.chosen, 2);
+  });
+
+  it('length normalisation: the policy’s and the reference’s log-probs are means too (R̃ pairs with R̃*)', async () => {
+    const tuned = new PrefixModel(V, 40, 'tuned');
+    const ref = new TableModel(table(4));
+    const res = await scorePairs(pairs, 'implicit', { tuned, ref }, tok, { lengthNormalize: true, appendEos: false, beta: 0.1 });
+    const p = res.pairs[0]!;
+    expect(p.refChosen).toBeCloseTo((await sums(ref, tok.encode('abc'), tok.encode('de'))) / 2, 4); // used to be the sum
+    expect(p.refRejected).toBeCloseTo((await sums(ref, tok.encode('abc'), tok.encode('fgh'))) / 3, 4);
+    expect(p.policyChosen).toBeCloseTo((await sums(tuned, tok.encode('abc'), tok.encode('de'))) / 2, 4);
+    // the implicit reward itself stays the summed β·(log π_tuned − log π_ref)
+    expect(p.chosen).toBeCloseTo(0.1 * ((await sums(tuned, tok.encode('abc'), tok.encode('de'))) - (await sums(ref, tok.encode('abc'), tok.encode('de')))), 4);
+  });
+
+  it('EOS is appended to finished responses by default for token-level scorers (not to `*_finished: false`, not for a sequence RM)', async () => {
+    const m = new PrefixModel(V, 40);
+    const res = await scorePairs(pairs, 'policy', { policy: m }, tok);
+    expect(res.tokenization).toEqual({ bos: null, addBos: true, appendEos: true, eos: 0 });
+    expect(res.pairs[0]!.chosen).toBeCloseTo(await sums(m, tok.encode('abc'), [...tok.encode('de'), 0]), 4);
+    expect(res.pairs[0]).toMatchObject({ chosenTokens: 3, rejectedTokens: 4 });
+    // pair b's rejected response was cut at the sampling limit: no EOS
+    expect(res.pairs[1]!.rejected).toBeCloseTo(await sums(m, tok.encode('zz'), tok.encode('rstu')), 4);
+    expect(res.pairs[1]!.chosen).toBeCloseTo(await sums(m, tok.encode('zz'), [...tok.encode('q'), 0]), 4);
+    // the switch off gives the plain DESIGN §4 scores
+    const off = await scorePairs(pairs, 'policy', { policy: m }, tok, { appendEos: false });
+    expect(off.pairs[0]!.chosen).toBeCloseTo(await sums(m, tok.encode('abc'), tok.encode('de')), 4);
+    // a sequence reward model reads the text as it was trained to (no EOS) unless asked
+    const seen: number[][] = [];
+    const rm = { id: 'rm', vocabSize: V, contextLength: 40, score: async (b: readonly (readonly number[])[]) => (seen.push(...b.map((r) => [...r])), Float32Array.from(b, (r) => r.length)), dispose: async () => {} };
+    const seq = await scorePairs(pairs.slice(0, 1), 'sequence', { rewardModel: rm }, tok);
+    expect(seq.tokenization?.appendEos).toBe(false);
+    expect(seen[0]).toEqual([...tok.encode('abc'), ...tok.encode('de')]);
+  });
+
+  it('BOS is prepended where the tokenizer adds one, and stays first when the prompt is cut', async () => {
+    const bosTok = { ...tok, bosTokenId: 26 };
+    const m = new PrefixModel(V, 8);
+    const cutPair: PreferencePair[] = [{ id: 'c', prompt: 'abcdefg', chosen: 'hij', rejected: 'k', extra: {} }];
+    const res = await scorePairs(cutPair, 'policy', { policy: m }, bosTok, { appendEos: false });
+    expect(res.tokenization?.bos).toBe(26);
+    // 8 positions: BOS + the last 4 prompt tokens + 3 response tokens
+    expect(res.pairs[0]!.truncated).toBe(true);
+    expect(res.pairs[0]!.chosen).toBeCloseTo(await sums(m, [26, ...tok.encode('defg')], tok.encode('hij')), 4);
+    const off = await scorePairs(cutPair, 'policy', { policy: m }, bosTok, { appendEos: false, addBos: false });
+    expect(off.tokenization?.bos).toBeNull();
+    expect(off.pairs[0]!.chosen).toBeCloseTo(await sums(m, tok.encode('cdefg'), tok.encode('hij')), 4);
   });
 });

@@ -18,7 +18,7 @@ import { scorePairs, type ScoreResult, type ScorerKind } from '../../src/core/me
 import { lm } from '../../src/cli/nodeModels.ts';
 import { logSumExpRange } from '../../src/inference/backends/transformers.ts';
 import { logSumExp } from '../../src/core/math/logits.ts';
-import { clampedLogit } from '../../src/core/metrics/ranking.ts';
+import { clampedLogit, expectedCalibrationError, rStar } from '../../src/core/metrics/ranking.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HH_CANDIDATES = [process.env.DECODING_LAB_SHARED, path.join(ROOT, '../shared'), '/work/shared']
@@ -31,7 +31,8 @@ const dataset = (attr: string) => path.join(MODELS_DIR, 'datasets', `prefs-${att
 
 describe.each(['positive', 'concise'])('rank on the bundled %s test split', (attr) => {
   it('ARM accuracy equals the foundry measurement', async () => {
-    const out = await rank(parseArgs(['--dataset', dataset(attr), '--scorer', 'arm', '--arm', `tiny-arm-${attr}`]));
+    // The foundry measured without EOS (DESIGN §4's plain tokenization): --append-eos false.
+    const out = await rank(parseArgs(['--dataset', dataset(attr), '--scorer', 'arm', '--arm', `tiny-arm-${attr}`, '--append-eos', 'false']));
     expect(out.n).toBe(600);
     expect(out.skipped).toBe(0);
     expect(Math.abs(out.accuracy - metric(`tiny-arm-${attr}`, 'ranking_accuracy'))).toBeLessThanOrEqual(1e-3);
@@ -45,12 +46,16 @@ describe.each(['positive', 'concise'])('rank on the bundled %s test split', (att
   });
 
   it('DPO: ranking accuracy (policy) and implicit-reward accuracy both equal the foundry, and R* is reported', async () => {
-    const pol = await rank(parseArgs(['--dataset', dataset(attr), '--scorer', 'policy', '--policy', `tiny-dpo-${attr}`]));
+    const pol = await rank(parseArgs(['--dataset', dataset(attr), '--scorer', 'policy', '--policy', `tiny-dpo-${attr}`, '--append-eos', 'false']));
     expect(Math.abs(pol.accuracy - metric(`tiny-dpo-${attr}`, 'ranking_accuracy'))).toBeLessThanOrEqual(1e-3);
-    const imp = await rank(parseArgs(['--dataset', dataset(attr), '--scorer', 'implicit', '--tuned', `tiny-dpo-${attr}`, '--ref', 'tiny-base', '--beta', '0.1']));
+    const imp = await rank(parseArgs(['--dataset', dataset(attr), '--scorer', 'implicit', '--tuned', `tiny-dpo-${attr}`, '--ref', 'tiny-base', '--beta', '0.1', '--append-eos', 'false']));
     expect(Math.abs(imp.accuracy - metric(`tiny-dpo-${attr}`, 'implicit_reward_accuracy'))).toBeLessThanOrEqual(1e-3);
     expect(imp.idealized_accuracy).toBeGreaterThan(0);
-    expect(imp.alignment_gap).toBeCloseTo((imp.idealized_accuracy as number) - imp.accuracy, 12);
+    // the gap is R*(π_ref) − R(π_θ), the tuned model's ranking accuracy, not the implicit-reward accuracy (Chen, Remark 2.5)
+    expect(imp.r_star?.model).toBe('tiny-base');
+    expect(imp.r?.model).toBe(`tiny-dpo-${attr}`);
+    expect(imp.alignment_gap).toBeCloseTo((imp.idealized_accuracy as number) - (imp.r?.value as number), 12);
+    expect(imp.r?.value).toBeCloseTo(pol.r?.value as number, 6);
   });
 });
 
@@ -203,8 +208,11 @@ describe('rank --json breakdowns and options', () => {
 
     const withAlpha = await rank(parseArgs([...args, '--alpha', '0.75']));
     expect(withAlpha.alpha_source).toBe('default');
-    expect(withAlpha.idealized_beta).toBe(0.1);
-    const expected = withAlpha.pair_details.filter((d) => d.ref_chosen! - d.ref_rejected! + clampedLogit(0.75) / 0.1 > 0).length / 40;
+    // tiny-base has no training β: β = 1, said so; it is its own reference (a base model)
+    expect(withAlpha.idealized_beta).toBe(1);
+    expect(withAlpha.beta_source).toMatch(/default 1/);
+    expect(withAlpha.r_star?.model).toBe('tiny-base');
+    const expected = withAlpha.pair_details.filter((d) => d.ref_chosen! - d.ref_rejected! + clampedLogit(0.75) / 1 > 0).length / 40;
     expect(withAlpha.idealized_accuracy).toBe(expected);
     expect(withAlpha.alignment_gap).toBeCloseTo(expected - withAlpha.accuracy, 12);
 
@@ -226,5 +234,79 @@ describe('rank --json breakdowns and options', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--alpha must be in \[0, 1\]/);
     expect(cli('--help').stdout).toMatch(/--alpha A[\s\S]*--batch-size N/);
+  });
+});
+
+describe('issue 12: the numbers a researcher can trust, on the bundled models', () => {
+  const pos = dataset('positive');
+
+  it('EOS appended to finished responses (the default) moves implicit positivity accuracy 0.536 → 0.559; β is the training β from the manifest', async () => {
+    const withEos = await rank(parseArgs(['--dataset', pos, '--scorer', 'implicit', '--tuned', 'tiny-dpo-positive']));
+    const without = await rank(parseArgs(['--dataset', pos, '--scorer', 'implicit', '--tuned', 'tiny-dpo-positive', '--append-eos', 'false']));
+    expect(withEos.tokenization).toEqual({ add_bos: true, bos_token_id: null, append_eos: true, eos_token_id: 4095 });
+    expect(Math.abs(without.accuracy - 0.5358)).toBeLessThanOrEqual(1e-3);
+    expect(Math.abs(withEos.accuracy - 0.5592)).toBeLessThanOrEqual(1e-3);
+    // --ref defaults to the tuned model's reference per the manifest; β to its training β 0.1
+    expect(withEos.models.ref).toBe('tiny-base');
+    expect(withEos.beta).toBe(0.1);
+    expect(withEos.beta_source).toMatch(/training β of tiny-dpo-positive/);
+    // the implicit reward's ECE is read at scale 1 (β is in the margin): well calibrated at the training β
+    expect(withEos.ece_scale).toMatchObject({ scale: 1, source: 'implicit' });
+    expect(withEos.ece as number).toBeLessThan(0.06);
+  });
+
+  it('policy scorer: R* comes from the policy’s base (tiny-base), not from the policy itself', async () => {
+    const pol = await rank(parseArgs(['--dataset', pos, '--scorer', 'policy', '--policy', 'tiny-dpo-positive', '--limit', '200']));
+    const imp = await rank(parseArgs(['--dataset', pos, '--scorer', 'implicit', '--tuned', 'tiny-dpo-positive', '--limit', '200']));
+    expect(pol.r_star?.model).toBe('tiny-base');
+    expect(pol.r_star?.value).toBeCloseTo(imp.r_star?.value as number, 9);
+    // what the old code reported: the policy's own log-probs as π_ref
+    const self = rStar(pol.pair_details.map((d) => ({ refChosen: d.policy_chosen!, refRejected: d.policy_rejected!, alpha: d.alpha! })), 0.1).value;
+    expect(Math.abs((pol.r_star?.value as number) - self)).toBeGreaterThan(1e-3);
+    expect(pol.alignment_gap_models).toEqual({ r_star: 'tiny-base', r: 'tiny-dpo-positive' });
+    expect(pol.r_star_by_beta?.map((b) => b.beta)).toEqual([0.01, 0.1, 1, 5, 10]);
+  });
+
+  it('--length-normalize: R̃* uses the reference’s mean log-probs, like R̃', async () => {
+    const args = ['--dataset', dataset('concise'), '--scorer', 'implicit', '--tuned', 'tiny-dpo-concise', '--limit', '120'];
+    const sum = await rank(parseArgs(args));
+    const mean = await rank(parseArgs([...args, '--length-normalize']));
+    mean.pair_details.forEach((d, i) => {
+      const s = sum.pair_details[i]!;
+      expect(d.ref_chosen! * d.chosen_tokens).toBeCloseTo(s.ref_chosen!, 3);
+      expect(d.policy_rejected! * d.rejected_tokens).toBeCloseTo(s.policy_rejected!, 3);
+    });
+    expect(mean.r_star?.length_normalized).toBe(true);
+    const expected = rStar(mean.pair_details.map((d) => ({ refChosen: d.ref_chosen!, refRejected: d.ref_rejected!, alpha: d.alpha! })), 0.1).value;
+    expect(mean.r_star?.value).toBe(expected);
+    // the old code's R* with summed log-probs is another number
+    expect(mean.r_star?.value).not.toBe(sum.r_star?.value);
+  });
+
+  it('ECE of an ARM is read at its training β_r (manifest), with ACE and 5/10/20 bins', async () => {
+    const out = await rank(parseArgs(['--dataset', pos, '--scorer', 'arm', '--arm', 'tiny-arm-positive', '--limit', '200', '--ece-bins', '20']));
+    expect(out.ece_scale).toMatchObject({ scale: 0.1, source: 'training' });
+    const pairs = out.pair_details.map((d) => ({ chosen: d.chosen, rejected: d.rejected }));
+    expect(out.ece).toBeCloseTo(expectedCalibrationError(pairs, 20, 0.1).ece, 12);
+    expect(out.ece).not.toBeCloseTo(expectedCalibrationError(pairs, 20, 1).ece, 2);
+    expect(out.calibration_bins).toHaveLength(20);
+    expect(out.calibration_by_bins.map((b) => b.bins)).toEqual([5, 10, 20]);
+    expect(out.r).toBeUndefined(); // an ARM is not the policy π_θ
+  });
+
+  it('bad input exits 2 with one line naming the flag', () => {
+    const bin = path.join(ROOT, 'bin', 'decoding-lab.mjs');
+    const cli = (...a: string[]) => spawnSync(process.execPath, [bin, 'rank', '--dataset', pos, ...a], { encoding: 'utf8', cwd: ROOT, timeout: 120_000 });
+    for (const [a, msg] of [
+      [['--scorer', 'implicit', '--tuned', 'tiny-dpo-positive', '--beta', '0'], /--beta must be > 0/],
+      [['--scorer', 'policy', '--policy', 'tiny-base', '--ece-bins', '0'], /--ece-bins must be an integer from 1 to 100/],
+      [['--scorer', 'sequence', '--reward-model', 'tiny-rm-positive', '--ref', 'tiny-base'], /--ref: the sequence scorer/],
+      [['--scorer', 'implicit', '--tuned', 'tiny-arm-positive'], /--ref MODEL/],
+    ] as const) {
+      const r = cli(...a);
+      expect(r.status, a.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+    }
   });
 });

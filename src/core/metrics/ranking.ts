@@ -1,11 +1,17 @@
 /**
  * Ranking accuracy and calibration on preference pairs (research/ranking-data.md):
- * - accuracy (Chen et al. 2024, Def. 2.3): a pair is correct when score(chosen) > score(rejected);
- *   exact ties are counted separately and as half-correct;
+ * - accuracy: a pair is correct when score(chosen) > score(rejected); an exact tie counts as half.
+ *   Chen et al. 2024, Def. 2.3, write 1[π(y_w|x) ≥ π(y_l|x)] (a tie counts as correct), RewardBench's
+ *   code counts a tie as wrong (`chosen > rejected`); half is the mean of the two, and what a fair coin
+ *   breaking the tie scores in expectation, so neither convention's bias enters. Ties are also counted
+ *   separately (`ties`);
  * - Wilson 95% interval on that accuracy;
- * - ECE with equal-width bins over both orderings of each pair, p = σ(score difference)
- *   (Zeng et al. 2023 code; sklearn-style binning);
- * - idealized ranking accuracy R* (Chen Eq. 3) from the reference model and `alpha`.
+ * - ECE and ACE with equal-width bins over both orderings of each pair, p = σ(s·score difference) at
+ *   the scorer's own scale s (Zeng et al. 2023 code; sklearn-style binning);
+ * - idealized ranking accuracy R* (Chen Eq. 3) from an explicit reference model and `alpha`, with
+ *   Chen's labels: y_w is the majority side (α ≥ 0.5, else the pair is flipped) and ties (α = 0.5) are
+ *   left out; the policy's own ranking accuracy R on the same pairs, so the gap R* − R compares like
+ *   with like.
  */
 
 export interface ScoredPair {
@@ -55,15 +61,21 @@ export interface CalibrationBin {
 }
 
 export interface Calibration {
+  /** Σ_b (n_b/N)·|conf_b − acc_b| */
   readonly ece: number;
+  /** Mean over non-empty bins of |conf_b − acc_b| (Zeng et al.'s ACE). */
+  readonly ace: number;
   readonly bins: readonly CalibrationBin[];
 }
 
 /**
- * ECE over both orderings: each pair gives (σ(d), 1) and (σ(−d), 0) with d = chosen − rejected.
+ * ECE over both orderings: each pair gives (σ(s·d), 1) and (σ(−s·d), 0) with d = chosen − rejected
+ * and s the scorer's scale (1 for a Bradley–Terry reward; β_r for an ARM's summed log-probs).
  * A probability on a bin edge goes to the lower bin (numpy searchsorted, side='left').
  */
-export function expectedCalibrationError(pairs: readonly ScoredPair[], nBins = 10): Calibration {
+export function expectedCalibrationError(pairs: readonly ScoredPair[], nBins = 10, scale = 1): Calibration {
+  if (!Number.isInteger(nBins) || nBins < 1) throw new RangeError(`nBins must be an integer >= 1 (got ${nBins})`);
+  if (!(scale >= 0) || !Number.isFinite(scale)) throw new RangeError(`the ECE scale must be a finite number >= 0 (got ${scale})`);
   const sumP = new Float64Array(nBins);
   const sumY = new Float64Array(nBins);
   const count = new Float64Array(nBins);
@@ -76,19 +88,47 @@ export function expectedCalibrationError(pairs: readonly ScoredPair[], nBins = 1
     count[b] = (count[b] as number) + 1;
   };
   for (const pr of pairs) {
-    const d = pr.chosen - pr.rejected;
+    const d = scale * (pr.chosen - pr.rejected);
     add(sigmoid(d), 1);
     add(sigmoid(-d), 0);
   }
   const N = 2 * pairs.length;
   let ece = 0;
+  let aceSum = 0;
+  let nonEmpty = 0;
   const bins: CalibrationBin[] = [];
   for (let b = 0; b < nBins; b++) {
     const c = count[b] as number;
     ece += Math.abs((sumP[b] as number) - (sumY[b] as number));
+    if (c) {
+      aceSum += Math.abs((sumP[b] as number) - (sumY[b] as number)) / c;
+      nonEmpty++;
+    }
     bins.push({ lo: edges[b] as number, hi: edges[b + 1] as number, count: c, confidence: c ? (sumP[b] as number) / c : NaN, accuracy: c ? (sumY[b] as number) / c : NaN });
   }
-  return { ece: N ? ece / N : NaN, bins };
+  return { ece: N ? ece / N : NaN, ace: nonEmpty ? aceSum / nonEmpty : NaN, bins };
+}
+
+/**
+ * The scale s that maximises the Bradley–Terry likelihood Σ log σ(s·d_i) of the margins d_i (one
+ * temperature T = 1/s fitted on the pairs themselves, in-sample): for scores that are not
+ * probabilities of a preference, such as a policy's summed log-probs. The log-likelihood is concave in
+ * s; its derivative Σ d_i·σ(−s·d_i) is found to be zero by bisection on [0, `max`]. 0 when the mean
+ * margin is ≤ 0 (no s > 0 does better than p = ½); `max` when every margin is > 0 (separable).
+ */
+export function fitScale(pairs: readonly ScoredPair[], max = 1e4): number {
+  const d = pairs.map((p) => p.chosen - p.rejected).filter((x) => Number.isFinite(x) && x !== 0);
+  const grad = (s: number) => d.reduce((g, x) => g + x * sigmoid(-s * x), 0);
+  if (d.length === 0 || grad(0) <= 0) return 0;
+  if (grad(max) >= 0) return max;
+  let lo = 0;
+  let hi = max;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, hi); i++) {
+    const mid = (lo + hi) / 2;
+    if (grad(mid) > 0) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 /** logit(α) with α clamped to [ε, 1 − ε] (Chen App. C.4: ε = 0.001 keeps α = 1 finite). */
@@ -205,6 +245,70 @@ export function accuracyByRefLogRatio(pairs: readonly (ScoredPair & { readonly r
     pairs.filter((p) => p.refChosen !== undefined && p.refRejected !== undefined).map((p) => ({ chosen: p.chosen, rejected: p.rejected, key: Math.abs((p.refChosen as number) - (p.refRejected as number)) })),
     nBuckets,
   );
+}
+
+/** The β grid Chen et al. report R* over (min / median / max), since a released model's β is often unknown. */
+export const R_STAR_BETAS: readonly number[] = [0.01, 0.1, 1, 5, 10];
+
+/** Whether α is a tie of the raters (α = 0.5, to 1e-9). */
+const isTie = (alpha: number) => Math.abs(alpha - 0.5) < 1e-9;
+
+export interface ChenPair extends ScoredPair {
+  /** Reference log-probs (summed; mean log-probs for R̃*). */
+  readonly refChosen: number;
+  readonly refRejected: number;
+  readonly alpha: number;
+}
+
+export interface RStar {
+  readonly value: number;
+  /** Pairs counted (ties left out). */
+  readonly n: number;
+  /** Pairs left out because α = 0.5 (Chen: ties are excluded). */
+  readonly ties: number;
+  /** Pairs whose data put the minority side as "chosen" (α < 0.5), counted with the majority side as y_w. */
+  readonly flipped: number;
+}
+
+/**
+ * R*(D; π_ref) with Chen et al.'s labels (Def. 2.1, Eq. 3, Table 1): y_w is the side the majority of
+ * raters prefer — a pair with α < 0.5 is flipped and takes α' = 1 − α — and pairs with α = 0.5 are left
+ * out. Correct iff log π_ref(y_w) − log π_ref(y_l) + (1/β)·logit(α') > 0 (α' clamped to 1 − 0.001).
+ * With mean log-probs as `ref*` this is R̃*.
+ */
+export function rStar(pairs: readonly { refChosen: number; refRejected: number; alpha: number }[], beta: number): RStar {
+  if (!(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
+  let ties = 0;
+  let flipped = 0;
+  const rows: { refChosen: number; refRejected: number; alpha: number }[] = [];
+  for (const p of pairs) {
+    if (isTie(p.alpha)) ties++;
+    else if (p.alpha < 0.5) {
+      flipped++;
+      rows.push({ refChosen: p.refRejected, refRejected: p.refChosen, alpha: 1 - p.alpha });
+    } else rows.push(p);
+  }
+  return { value: idealizedRankingAccuracy(rows, beta), n: rows.length, ties, flipped };
+}
+
+/**
+ * Ranking accuracy R of the scores on the pairs R* counts, with the same labels (majority side as
+ * y_w, α = 0.5 left out); an exact tie of the scores counts as half (see rankingAccuracy).
+ */
+export function chenAccuracy(pairs: readonly (ScoredPair & { readonly alpha: number })[]): Accuracy {
+  const rows: ScoredPair[] = [];
+  for (const p of pairs) {
+    if (isTie(p.alpha)) continue;
+    rows.push(p.alpha < 0.5 ? { chosen: p.rejected, rejected: p.chosen } : p);
+  }
+  return rankingAccuracy(rows);
+}
+
+/** Median of a non-empty list (mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /**

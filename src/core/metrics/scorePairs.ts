@@ -1,7 +1,14 @@
 /**
  * Scores preference pairs with a policy, a tuned/reference pair, an ARM or a sequence reward model
  * (DESIGN §4 `rank`): prompt and response are tokenized separately with no special tokens and the
- * ids concatenated; a response's score uses only its own tokens. When prompt + response exceed the
+ * ids concatenated; a response's score uses only its own tokens. Two documented switches add special
+ * tokens the way the papers' code does (README "What each number means"): `addBos` prepends the
+ * tokenizer's BOS where its own rules add one (Hugging Face `add_special_tokens`; Chen et al.'s code
+ * prepends BOS), and `appendEos` appends EOS to each finished response (RewardBench's DPO scorer and
+ * the bundled ARM/DPO training do), on by default for the token-level scorers. A response counts as
+ * finished unless its record says `chosen_finished: false` / `rejected_finished: false` (the bundled
+ * splits mark responses cut at the sampling limit so). An appended EOS is one of the response's tokens:
+ * its log-prob is in the sum and in the token count. When prompt + response exceed the
  * context, the prompt is cut from the left so the longer response fits (counted as truncated); a
  * pair whose longer response leaves no room for a prompt token is skipped. An empty response scores
  * 0 (an empty sum; also its mean under length normalisation).
@@ -37,8 +44,11 @@ export interface ScorerModels {
   readonly rewardModel?: SequenceRewardModel;
 }
 
-export interface ScoreOptions {
-  /** Mean instead of summed log-prob (policy and arm scorers; Chen's R̃). */
+export interface ScoreOptions extends TokenizationOptions {
+  /**
+   * Mean instead of summed log-prob (policy and arm scorers; Chen's R̃). The policy's and the
+   * reference's log-probs kept for R and R* are then means too (R̃ pairs with R̃*).
+   */
   readonly lengthNormalize?: boolean;
   /** β of the implicit reward β·(log π_tuned − log π_ref). @default 1 */
   readonly beta?: number;
@@ -71,6 +81,36 @@ export interface ScoreOptions {
   onPartial?(part: PartialScores): void;
 }
 
+/** Special tokens for scoring (see the file comment). */
+export interface TokenizationOptions {
+  /** Prepend the tokenizer's BOS where its own rules add one (`Tokenizer.bosTokenId`). @default true */
+  readonly addBos?: boolean;
+  /** Append EOS to finished responses. @default true for the token-level scorers, false for `sequence` */
+  readonly appendEos?: boolean;
+}
+
+/** What a run's tokenization did (reported as `tokenization`). */
+export interface Tokenization {
+  /** The BOS id prepended to every prompt, or null (switched off, or the tokenizer adds none). */
+  readonly bos: number | null;
+  readonly addBos: boolean;
+  /** Whether EOS was appended to finished responses. */
+  readonly appendEos: boolean;
+  readonly eos: number;
+}
+
+/** Resolves the switches for a scorer and tokenizer. */
+export function tokenizationOf(kind: ScorerKind, tok: Tokenizer, o: TokenizationOptions = {}): Tokenization {
+  const addBos = o.addBos ?? true;
+  return { bos: addBos && tok.bosTokenId !== undefined ? tok.bosTokenId : null, addBos, appendEos: o.appendEos ?? kind !== 'sequence', eos: tok.eosTokenId };
+}
+
+/** Whether a response of the pair finished (so gets EOS): true unless its record says `<side>_finished: false`. */
+export function finished(pair: PreferencePair, side: 'chosen' | 'rejected'): boolean {
+  const v = pair.extra?.[`${side}_finished`];
+  return v !== false && v !== 'false';
+}
+
 export interface PartialScores {
   readonly consumed: number;
   readonly pairs: readonly PairScore[];
@@ -88,15 +128,26 @@ export interface PairScore {
   readonly chosenTokens: number;
   readonly rejectedTokens: number;
   readonly alpha?: number;
-  /** Summed reference log-probs (policy scorer: the policy itself; implicit: the reference). */
+  /**
+   * The reference model's log-probs (R*), only from an explicit reference: implicit scorer's `ref`,
+   * or `ref` given to the policy or ARM scorer. Summed; mean under length normalisation (R̃*).
+   */
   readonly refChosen?: number;
   readonly refRejected?: number;
+  /**
+   * The policy π_θ's log-probs, for its ranking accuracy R: the policy scorer's policy, the implicit
+   * scorer's tuned model. Summed; mean under length normalisation (R̃).
+   */
+  readonly policyChosen?: number;
+  readonly policyRejected?: number;
 }
 
 export interface ScoreResult {
   readonly pairs: PairScore[];
   readonly truncated: number;
   readonly skipped: readonly { id: string; reason: string }[];
+  /** What the tokenization did (absent in results saved by older versions). */
+  readonly tokenization?: Tokenization;
   /**
    * Set when `signal` aborted the run: `pairs` then holds the pairs of the windows that completed
    * (a prefix of the scorable pairs, in dataset order).
@@ -253,10 +304,17 @@ function contextFor(kind: ScorerKind, m: ScorerModels): number {
   const need = (x: unknown, what: string) => {
     if (!x) throw new Error(`scorer "${kind}" needs ${what}`);
   };
+  // The policy and ARM scorers take an optional reference model for R*.
+  const withRef = (ctx: number) => {
+    const own = (kind === 'policy' ? m.policy : m.arm) as LanguageModel;
+    if (!m.ref) return ctx;
+    if (m.ref.vocabSize !== own.vocabSize) throw new Error(`the reference model (--ref) and the ${kind === 'policy' ? 'policy' : 'ARM'} have different vocabularies`);
+    return Math.min(ctx, m.ref.contextLength);
+  };
   switch (kind) {
     case 'policy':
       need(m.policy, '--policy MODEL');
-      return (m.policy as LanguageModel).contextLength;
+      return withRef((m.policy as LanguageModel).contextLength);
     case 'implicit':
       need(m.tuned, '--tuned MODEL');
       need(m.ref, '--ref MODEL');
@@ -264,7 +322,7 @@ function contextFor(kind: ScorerKind, m: ScorerModels): number {
       return Math.min((m.tuned as LanguageModel).contextLength, (m.ref as LanguageModel).contextLength);
     case 'arm':
       need(m.arm, '--arm MODEL');
-      return (m.arm as LanguageModel).contextLength;
+      return withRef((m.arm as LanguageModel).contextLength);
     case 'sequence':
       need(m.rewardModel, '--reward-model MODEL');
       return (m.rewardModel as SequenceRewardModel).contextLength;
@@ -273,10 +331,18 @@ function contextFor(kind: ScorerKind, m: ScorerModels): number {
 
 /**
  * Tokenizes one pair by the DESIGN §4 rules (after `transform`): prompt and responses separately,
- * the prompt cut from the left when prompt + longer response exceed `ctx`, the pair skipped when
- * the longer response alone leaves no room for a prompt token. Shared with tokenScores.ts.
+ * the prompt cut from the left when prompt + longer response exceed `ctx` (a BOS stays first), the
+ * pair skipped when the longer response alone leaves no room for a prompt token. With `tz`, BOS is
+ * prepended to the prompt and EOS appended to each finished response. Shared with tokenScores.ts.
  */
-export function preparePair(pair: PreferencePair, index: number, tok: Tokenizer, ctx: number, transform?: (p: PreferencePair) => PreferencePair): Prepared | { skip: string } {
+export function preparePair(
+  pair: PreferencePair,
+  index: number,
+  tok: Tokenizer,
+  ctx: number,
+  transform?: (p: PreferencePair) => PreferencePair,
+  tz?: Pick<Tokenization, 'bos' | 'appendEos'>,
+): Prepared | { skip: string } {
   let text = pair;
   if (transform) {
     try {
@@ -286,28 +352,31 @@ export function preparePair(pair: PreferencePair, index: number, tok: Tokenizer,
       throw e;
     }
   }
-  let prompt = tok.encode(text.prompt);
-  const chosen = tok.encode(text.chosen);
-  const rejected = tok.encode(text.rejected);
+  let body = tok.encode(text.prompt);
+  const head = tz?.bos !== undefined && tz.bos !== null ? [tz.bos] : [];
+  const eos = (side: 'chosen' | 'rejected') => (tz?.appendEos && finished(pair, side) ? [tok.eosTokenId] : []);
+  const chosen = [...tok.encode(text.chosen), ...eos('chosen')];
+  const rejected = [...tok.encode(text.rejected), ...eos('rejected')];
   const longest = Math.max(chosen.length, rejected.length);
   if (longest + 1 > ctx) return { skip: `a response has ${longest} tokens; the context is ${ctx}` };
   let truncated = false;
-  if (prompt.length === 0) prompt = [tok.eosTokenId]; // something to predict the first response token from
-  if (prompt.length + longest > ctx) {
-    prompt = prompt.slice(prompt.length - (ctx - longest));
+  if (head.length === 0 && body.length === 0) body = [tok.eosTokenId]; // something to predict the first response token from
+  if (head.length + body.length + longest > ctx) {
+    body = body.slice(body.length - (ctx - longest - head.length));
     truncated = true;
   }
-  return { pair, index, prompt, chosen, rejected, truncated };
+  return { pair, index, prompt: [...head, ...body], chosen, rejected, truncated };
 }
 
 export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerKind, m: ScorerModels, tok: Tokenizer, opts: ScoreOptions = {}): Promise<ScoreResult> {
   const ctx = contextFor(kind, m);
   const beta = opts.beta ?? 1;
   if (kind === 'implicit' && !(beta > 0)) throw new RangeError(`beta must be > 0 (got ${beta})`);
+  const tz = tokenizationOf(kind, tok, opts);
   const skipped: { id: string; reason: string; index: number }[] = [];
   const prepared: Prepared[] = [];
   pairs.forEach((pair, index) => {
-    const p = preparePair(pair, index, tok, ctx, opts.transform);
+    const p = preparePair(pair, index, tok, ctx, opts.transform, tz);
     if ('skip' in p) skipped.push({ id: pair.id, reason: p.skip, index });
     else prepared.push(p);
   });
@@ -319,23 +388,27 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
     const lens = batch.flatMap((p) => [p.chosen.length, p.rejected.length]);
     const sums = async (model: LanguageModel) => (await responseLogprobs(model, batch, extend, ctx)).map(sum);
     const mean = (s: number[]) => s.map((v, i) => (lens[i] ? v / (lens[i] as number) : v));
+    const asCompared = (s: number[]) => (normalize ? mean(s) : s);
     let scores: number[];
     let ref: number[] | undefined;
+    let pol: number[] | undefined;
     switch (kind) {
       case 'policy':
-        ref = await sums(m.policy as LanguageModel);
-        scores = normalize ? mean(ref) : ref;
+        pol = asCompared(await sums(m.policy as LanguageModel));
+        scores = pol;
+        if (m.ref) ref = m.ref === m.policy ? pol : asCompared(await sums(m.ref)); // a base model is its own reference
         break;
       case 'arm': {
-        const s = await sums(m.arm as LanguageModel);
-        scores = normalize ? mean(s) : s;
+        scores = asCompared(await sums(m.arm as LanguageModel));
+        if (m.ref) ref = asCompared(await sums(m.ref));
         break;
       }
       case 'implicit': {
         const t = await sums(m.tuned as LanguageModel);
         const r = await sums(m.ref as LanguageModel);
-        ref = r;
         scores = t.map((v, i) => beta * (v - (r[i] as number)));
+        pol = asCompared(t);
+        ref = asCompared(r);
         break;
       }
       case 'sequence':
@@ -356,6 +429,7 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
         rejectedTokens: p.rejected.length,
         ...(p.pair.alpha !== undefined ? { alpha: p.pair.alpha } : {}),
         ...(ref ? { refChosen: ref[2 * i] as number, refRejected: ref[2 * i + 1] as number } : {}),
+        ...(pol ? { policyChosen: pol[2 * i] as number, policyRejected: pol[2 * i + 1] as number } : {}),
       };
     });
   };
@@ -402,5 +476,5 @@ export async function scorePairs(pairs: readonly PreferencePair[], kind: ScorerK
       opts.onPartial({ consumed, pairs: scored, skipped: skipped.filter((s) => s.index < consumed && (w === 0 || s.index >= lo)).map(({ id, reason }) => ({ id, reason })) });
     }
   }
-  return { pairs: out, truncated: out.filter((p) => p.truncated).length, skipped: skipped.map(({ id, reason }) => ({ id, reason })), ...(aborted ? { aborted } : {}) };
+  return { pairs: out, truncated: out.filter((p) => p.truncated).length, skipped: skipped.map(({ id, reason }) => ({ id, reason })), tokenization: tz, ...(aborted ? { aborted } : {}) };
 }

@@ -5,12 +5,13 @@
  * - arm: log π_ARM(y_t | x, y_<t)
  * - implicit: β·(log π_tuned − log π_ref)(y_t | x, y_<t)
  * - sequence: none (one scalar for the whole response; `perToken` is false).
- * Tokenization, truncation and the skip rule are scorePairs' (preparePair), so the values of a
- * response sum to its summed score (its mean with length normalisation).
+ * Tokenization (BOS/EOS switches included), truncation and the skip rule are scorePairs'
+ * (preparePair), so the values of a response sum to its summed score (its mean with length
+ * normalisation); an appended EOS is the last token of a finished response.
  */
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
 import type { PreferencePair } from '../data/preferences.ts';
-import { preparePair, type ScorerKind, type ScorerModels } from './scorePairs.ts';
+import { preparePair, tokenizationOf, type ScorerKind, type ScorerModels, type TokenizationOptions } from './scorePairs.ts';
 
 export interface ResponseTokens {
   readonly ids: number[];
@@ -34,7 +35,7 @@ export interface PairTokenScores {
   readonly rejected: ResponseTokens;
 }
 
-export interface TokenScoreOptions {
+export interface TokenScoreOptions extends TokenizationOptions {
   readonly beta?: number;
   readonly lengthNormalize?: boolean;
   readonly transform?: (pair: PreferencePair) => PreferencePair;
@@ -67,7 +68,7 @@ const contextOf = (kind: ScorerKind, m: ScorerModels): number => {
 /** Scores one pair token by token; throws when the pair is skipped by the ranking rules (with the reason). */
 export async function scorePairTokens(pair: PreferencePair, kind: ScorerKind, m: ScorerModels, tok: Tokenizer, opts: TokenScoreOptions = {}): Promise<PairTokenScores> {
   const ctx = contextOf(kind, m);
-  const p = preparePair(pair, 0, tok, ctx, opts.transform);
+  const p = preparePair(pair, 0, tok, ctx, opts.transform, tokenizationOf(kind, tok, opts));
   if ('skip' in p) throw new Error(`pair ${pair.id} is not scored: ${p.skip}`);
   const beta = opts.beta ?? 1;
   const rows = [p.chosen, p.rejected];

@@ -82,6 +82,12 @@ export interface SequenceRewardModel {
 export interface Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  /**
+   * The BOS id the tokenizer's own rules prepend when special tokens are added (Hugging Face
+   * `add_special_tokens`); absent when it adds none. `encode` never adds it; scoring prepends it
+   * where asked (metrics/scorePairs.ts `addBos`).
+   */
+  readonly bosTokenId?: number;
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
   /** The text a single token stands for (for display). */

@@ -372,15 +372,32 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   }
 }
 
+/**
+ * The token the tokenizer's own rules put first when special tokens are added (its post-processor or
+ * `add_bos_token`), found by encoding a probe text with and without them; undefined when it adds none.
+ */
+function addedBos(raw: PreTrainedTokenizer): number | undefined {
+  try {
+    const plain = raw.encode('a', { add_special_tokens: false });
+    const full = raw.encode('a', { add_special_tokens: true });
+    if (full.length > plain.length && full[0] !== plain[0]) return full[0];
+  } catch {
+    /* a tokenizer that cannot encode the probe adds nothing we can see */
+  }
+  return undefined;
+}
+
 export class TransformersTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  readonly bosTokenId: number | undefined;
   private digestValue: string | null = null;
   constructor(readonly raw: PreTrainedTokenizer) {
     const vocab = raw.get_vocab() as Map<string, number> | Record<string, number>;
     const ids = vocab instanceof Map ? [...vocab.values()] : Object.values(vocab);
     this.vocabSize = ids.reduce((m, i) => Math.max(m, i + 1), 0);
     this.eosTokenId = (raw as unknown as { eos_token_id?: number }).eos_token_id ?? 0;
+    this.bosTokenId = addedBos(raw);
   }
   /**
    * A digest of what maps text to ids — the vocabulary, the merges and the added tokens of

@@ -137,6 +137,37 @@ describe('ranking view (WASM)', () => {
     expect(await page.getByTestId('rank-label').textContent()).toContain('dropped.jsonl');
   });
 
+  it('implicit scorer: β follows the manifest, R(π_θ), R*(π_ref) and the gap per β equal the CLI, every ranking term has an ⓘ', async () => {
+    const { page } = s;
+    await open();
+    await page.getByTestId('rank-scorer').selectOption('implicit');
+    await expect.poll(() => page.getByTestId('rank-beta-source').textContent(), { timeout: 30_000 }).toMatch(/training β of tiny-dpo-positive/);
+    expect(await page.getByTestId('rank-beta').inputValue()).toBe('0.1');
+    expect(await page.getByTestId('rank-ref').inputValue()).toBe('tiny-base');
+    await page.getByTestId('rank-limit').fill('60');
+    await evaluate(s);
+    await page.locator(final(60)).waitFor({ timeout: 180_000 });
+    const want = await rankCli(parseArgs(['--scorer', 'implicit', '--tuned', 'tiny-dpo-positive', '--dataset', SPLIT, '--limit', '60']));
+    const num = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-value'));
+    expect(Number(await page.getByTestId('rank-accuracy').getAttribute('data-accuracy'))).toBe(want.accuracy);
+    expect(await num('rank-r')).toBe(want.r?.value);
+    expect(await num('rank-rstar')).toBe(want.r_star?.value);
+    expect(await page.getByTestId('rank-rstar').getAttribute('data-model')).toBe('tiny-base');
+    expect(await num('rank-gap')).toBe(want.alignment_gap);
+    const table = page.getByTestId('rank-gap-by-beta');
+    expect(await table.locator('tbody tr').count()).toBe(5);
+    expect(await table.getByTestId('gap-chart').count()).toBe(1);
+    // y-axis labels on the ranking charts
+    expect(await page.getByTestId('margin-histogram').textContent()).toContain('pairs');
+    expect(await page.getByTestId('reliability').textContent()).toContain('share preferred');
+    // an ⓘ for each term shown, opening one sentence with its formula
+    const terms = await page.getByTestId('ranking').getByTestId('info').evaluateAll((els) => els.map((e) => e.getAttribute('data-term')));
+    for (const t of ['ranking accuracy', 'ties', 'R (ranking accuracy of the policy)', 'R* (idealized ranking accuracy)', 'alignment gap', 'ECE (expected calibration error)', 'ACE (average calibration error)', 'α', 'α when the data has none', 'both orderings', 'β (DPO’s reward scale)'])
+      expect(terms, t).toContain(t);
+    await page.locator('[data-testid="rank-rstar"] [data-testid="info"]').click();
+    expect(await page.getByTestId('info-panel').textContent()).toContain('logit(α)');
+  });
+
   it('renders hostile dataset text (ids, prompts, responses, bad lines) as inert text', async () => {
     const { page } = s;
     const xss = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>';

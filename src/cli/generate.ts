@@ -54,15 +54,16 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     tunedBeta: trainingBeta(tunedId),
     tokenizerSize: policy.tokenizer.vocabSize,
   };
-  if ((arms.length || tunedId || refId) && guidanceBetas(spec, models).deprecatedBeta) warn(DEPRECATED_BETA_NOTICE);
   const ids = policy.tokenizer.encode(prompt);
   const t0 = performance.now();
   let done: readonly SequenceResult[] = [];
-  const events: AsyncGenerator<DecodeEvent> = decode(spec, models, ids);
+  const events: AsyncGenerator<DecodeEvent> = decode(spec, models, ids); // validates first
+  if ((arms.length || tunedId || refId) && guidanceBetas(spec, models).deprecatedBeta) warn(DEPRECATED_BETA_NOTICE);
   for await (const e of events) if (e.type === 'done') done = e.sequences;
   const elapsed = performance.now() - t0;
   return generateOutput({
     strategy,
+    ...(spec.n !== undefined ? { n: spec.n } : {}),
     promptTokenIds: ids,
     sequences: done.map((result) => ({ result, text: policy.tokenizer.decode(result.tokenIds) })),
     device: 'cpu',

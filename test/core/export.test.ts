@@ -89,6 +89,24 @@ describe('JSON export', () => {
     expect(out.run).toEqual(run);
   });
 
+  it('carries the KL: per step where the run sampled, per sequence with its kind and note (best-of-N bound for the run\'s N)', () => {
+    const sampled: SequenceResult = { ...seq([3, 4]), steps: [3, 4].map((t, i) => ({ tokenId: t, logprob: -0.5, combinedLogprob: -0.25, rewards: {}, kl: [0.1, 0.2][i] as number })) };
+    const run = { policy: 'tiny-base', prompt: 'Hi', spec: { strategy: 'best_of_n', config: {}, n: 16 } };
+    const bon = JSON.parse(generationJson({ run, strategy: 'best_of_n', sequences: [{ result: sampled, text: 'a' }], device: 'wasm' }));
+    expect(bon.sequences[0].kl).toBeCloseTo(Math.log(16) - 15 / 16, 12);
+    expect(bon.sequences[0].kl_kind).toBe('bound');
+    expect(bon.sequences[0].steps.map((t: { kl: number }) => t.kl)).toEqual([0.1, 0.2]);
+    const greedy = JSON.parse(generationJson({ run: null, strategy: 'greedy', sequences: [{ result: seq([3]), text: 'a' }], device: 'wasm' }));
+    expect(greedy.sequences[0]).toMatchObject({ kl: null, kl_kind: 'na' });
+    const tokens = parseCsv(tokensCsv([{ result: sampled, text: 'a' }], String));
+    expect(tokens[0]?.slice(0, 7)).toEqual(['sequence', 'position', 'token_id', 'token', 'logprob', 'combined_logprob', 'kl']);
+    expect(tokens[2]?.[6]).toBe('0.2');
+    const rows = parseCsv(sequencesCsv([{ result: sampled, text: 'a' }], { strategy: 'sample' }));
+    expect(rows[0]?.slice(-3)).toEqual(['kl', 'kl_kind', 'kl_note']);
+    expect(Number(rows[1]?.[9])).toBeCloseTo(0.3, 12);
+    expect(rows[1]?.[10]).toBe('exact');
+  });
+
   it('names files safely', () => {
     expect(exportName('generation tokens/x', 'csv', new Date(2026, 10, 27, 9, 5, 3))).toBe('decoding-lab-generation-tokens-x-20261127-090503.csv');
   });

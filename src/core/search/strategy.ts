@@ -105,8 +105,12 @@ function guidanceFor(spec: StrategySpec, m: StrategyModels): Guidance | undefine
   const arms = m.arms ?? [];
   if (!arms.length && !m.tuned && !m.ref) return undefined;
   const { guidanceBeta, rewardBeta, deprecatedBeta } = guidanceBetas(spec, m);
-  const gName = deprecatedBeta ? 'beta (read as guidance_beta)' : 'guidance_beta';
-  need(guidanceBeta > 0 && Number.isFinite(guidanceBeta), `${gName} must be > 0 (got ${guidanceBeta}); smaller guidance_beta means stronger guidance`);
+  need(
+    guidanceBeta > 0 && Number.isFinite(guidanceBeta),
+    deprecatedBeta
+      ? `beta must be > 0 (got ${guidanceBeta}); given alone it is read as guidance_beta, the guidance strength (smaller is stronger)`
+      : `guidance_beta must be > 0 (got ${guidanceBeta}); smaller guidance_beta means stronger guidance`,
+  );
   if (arms.length) {
     need(deprecatedBeta || spec.beta === undefined, `beta is DPO's reward scale for implicit guidance; GenARM has none: set its strength with guidance_beta (got beta ${spec.beta})`);
     const w = spec.armWeights ?? [];

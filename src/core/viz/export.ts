@@ -5,6 +5,7 @@
  */
 import type { SequenceResult } from '../search/events.ts';
 import { conciseness, positivity } from '../reward/oracle.ts';
+import { klOf, type KlKind, type KlRunInfo } from '../metrics/sequenceStats.ts';
 
 /** One CSV field: quoted when it holds a comma, quote, CR or LF (quotes doubled); numbers as JS prints them. */
 export function csvField(v: unknown): string {
@@ -34,24 +35,33 @@ function rewardKeys(seqs: readonly ExportedSequence[]): string[] {
 
 /**
  * One row per generated token of every sequence: rank of the sequence, position, id, text, the
- * policy's log-prob, the decoded-from log-prob, and each reward source's token reward.
+ * policy's log-prob, the decoded-from log-prob, the step's exact KL(sampling distribution ‖ base)
+ * when the run sampled (column `kl`, present only then), and each reward source's token reward.
  */
 export function tokensCsv(seqs: readonly ExportedSequence[], tokenText: (id: number) => string): string {
   const keys = rewardKeys(seqs);
+  const hasKl = seqs.some((s) => s.result.steps.some((t) => t.kl !== undefined));
   const rows: unknown[][] = [];
   seqs.forEach((s, rank) =>
     s.result.steps.forEach((t, i) =>
-      rows.push([rank, i, t.tokenId, tokenText(t.tokenId), t.logprob, t.combinedLogprob, ...keys.map((k) => t.rewards[k])]),
+      rows.push([rank, i, t.tokenId, tokenText(t.tokenId), t.logprob, t.combinedLogprob, ...(hasKl ? [t.kl] : []), ...keys.map((k) => t.rewards[k])]),
     ),
   );
-  return toCsv(['sequence', 'position', 'token_id', 'token', 'logprob', 'combined_logprob', ...keys.map((k) => `reward:${k}`)], rows);
+  return toCsv(['sequence', 'position', 'token_id', 'token', 'logprob', 'combined_logprob', ...(hasKl ? ['kl'] : []), ...keys.map((k) => `reward:${k}`)], rows);
 }
 
-/** One row per returned sequence with its score, finish reason and oracle rewards. */
-export function sequencesCsv(seqs: readonly ExportedSequence[]): string {
+/**
+ * One row per returned sequence with its score, finish reason and oracle rewards; given the run
+ * (its strategy and N), also its KL from the base: `kl` (empty where n/a), `kl_kind`
+ * (exact | bound | na) and `kl_note` (what the number is; metrics/sequenceStats.ts).
+ */
+export function sequencesCsv(seqs: readonly ExportedSequence[], run?: KlRunInfo): string {
   return toCsv(
-    ['rank', 'text', 'score', 'finish_reason', 'group', 'tokens', 'sequence_reward', 'oracle_positivity', 'oracle_conciseness'],
-    seqs.map((s, i) => [i, s.text, s.result.score, s.result.finishReason, s.result.group, s.result.tokenIds.length, s.result.reward, positivity(s.text), conciseness(s.text)]),
+    ['rank', 'text', 'score', 'finish_reason', 'group', 'tokens', 'sequence_reward', 'oracle_positivity', 'oracle_conciseness', ...(run ? ['kl', 'kl_kind', 'kl_note'] : [])],
+    seqs.map((s, i) => {
+      const k = run ? klOf(s.result, run) : null;
+      return [i, s.text, s.result.score, s.result.finishReason, s.result.group, s.result.tokenIds.length, s.result.reward, positivity(s.text), conciseness(s.text), ...(k ? [k.kl, k.klKind, k.klNote] : [])];
+    }),
   );
 }
 
@@ -66,14 +76,26 @@ export interface GenerateOutput {
     group: number;
     finish_reason: string;
     reward?: number;
-    steps: { token_id: number; logprob: number; rewards: Record<string, number>; combined_logprob: number }[];
+    /** KL from the base (metrics/sequenceStats.ts): null where n/a; `kl_kind` says exact or bound. */
+    kl?: number | null;
+    kl_kind?: KlKind;
+    kl_note?: string;
+    /** `kl`: the step's exact KL(sampling distribution ‖ base), present where the step sampled. */
+    steps: { token_id: number; logprob: number; rewards: Record<string, number>; combined_logprob: number; kl?: number }[];
   }[];
   meta: { device: string; elapsed_ms?: number; tokens_generated: number };
+}
+
+function klFields(seq: SequenceResult, run: KlRunInfo): { kl: number | null; kl_kind: KlKind; kl_note: string } {
+  const k = klOf(seq, run);
+  return { kl: k.kl, kl_kind: k.klKind, kl_note: k.klNote };
 }
 
 /** Builds the `generate --json` object from a run's returned sequences (best first). */
 export function generateOutput(args: {
   strategy: string;
+  /** Best-of-N / rejection N, for the KL bound. @default 8 */
+  n?: number;
   promptTokenIds?: readonly number[];
   sequences: readonly ExportedSequence[];
   device: string;
@@ -89,7 +111,8 @@ export function generateOutput(args: {
       group: s.result.group,
       finish_reason: s.result.finishReason,
       ...(s.result.reward !== undefined ? { reward: s.result.reward } : {}),
-      steps: s.result.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: { ...t.rewards }, combined_logprob: t.combinedLogprob })),
+      ...klFields(s.result, { strategy: args.strategy, ...(args.n !== undefined ? { n: args.n } : {}) }),
+      steps: s.result.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: { ...t.rewards }, combined_logprob: t.combinedLogprob, ...(t.kl !== undefined ? { kl: t.kl } : {}) })),
     })),
     meta: {
       device: args.device,
@@ -104,8 +127,9 @@ export function generateOutput(args: {
  * it) and `url` (the state URL); non-finite numbers (e.g. a -Infinity beam score) as strings.
  */
 export function generationJson(args: Parameters<typeof generateOutput>[0] & { run: unknown; url?: string }): string {
+  const n = args.n ?? (args.run as { spec?: { n?: unknown } } | null | undefined)?.spec?.n; // the run's N, for best-of-N's KL bound
   return JSON.stringify(
-    { ...generateOutput(args), run: args.run, ...(args.url ? { url: args.url } : {}) },
+    { ...generateOutput({ ...args, ...(typeof n === 'number' ? { n } : {}) }), run: args.run, ...(args.url ? { url: args.url } : {}) },
     (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
     2,
   );

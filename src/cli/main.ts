@@ -13,16 +13,29 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
     options (Hugging Face names, --num_beams or --num-beams): max_new_tokens do_sample temperature
       top_k top_p min_p repetition_penalty no_repeat_ngram_size num_beams num_beam_groups
       diversity_penalty length_penalty early_stopping num_return_sequences seed
-    --arm M[=WEIGHT] (repeatable) --beta B            GenARM (also guides sample/beam/diverse_beam)
-    --tuned M --ref M --beta B                       implicit-reward guidance
+    --arm M[=WEIGHT] (repeatable) --guidance-beta G   GenARM: s = ℓ_base + (1/G)·Σ wᵢ·ℓ_armᵢ (G default 1;
+                                                     the ARMs also guide sample/beam/diverse_beam)
+    --tuned M --ref M [--beta B] [--guidance-beta G]   implicit: r = B·(ℓ_tuned − ℓ_ref), B = DPO's β
+                                                     (default: the tuned model's training β),
+                                                     s = ℓ_base + (1/G)·r (G default B)
+      --beta B alone (no --guidance-beta) keeps its old meaning, G = B with reward scale 1 (deprecated)
+      genarm/implicit with do_sample sample the whole product by default (top_k 0, top_p 1)
     --reward-model M --args-k K --args-weight W --n N --rso-beta B
     --config file.json                               the same names from a file
   decoding-lab rank --dataset FILE --scorer policy|implicit|arm|sequence [--policy M] [--tuned M --ref M]
                     [--arm M] [--reward-model M] [--beta B] [--length-normalize] [--limit N] [--json]
                     [--alpha A] [--batch-size N]
+    --beta B         DPO's β: implicit reward β·(log π_tuned − log π_ref), and R*'s β (default: the
+                     tuned model's / policy's training β from models/manifest.json, else 1)
+    --ref M          π_ref for R* (policy and implicit scorers; default: the model's base per the
+                     manifest). R* is reported with min/median/max over β ∈ {0.01,0.1,1,5,10} and the
+                     alignment gap R*(π_ref) − R(π_θ) per β (Chen et al. labels: majority side, α = 0.5 out)
     --alpha A        share of raters assumed to prefer "chosen" (0..1) for pairs whose data has no
                      alpha, so idealized accuracy R* (Chen et al. Eq. 3, with --beta) is reported
                      anyway; its JSON says alpha_source: data | default | mixed
+    --append-eos B   append EOS to finished responses (default true for policy/implicit/arm)
+    --add-bos B      prepend BOS where the tokenizer adds one (default true)
+    --ece-bins N     ECE/ACE bins (default 10; 5 and 20 are in calibration_by_bins too)
     --batch-size N   pairs per batch (default 8); each prompt runs once for both responses
     --chat-template  render prompt and responses through the tokenizer's chat template first
     --token-scores   with --json: each pair gets chosen_tokens/rejected_tokens ({id, text, score})

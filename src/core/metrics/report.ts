@@ -206,7 +206,7 @@ export function eceScaleOf(pairs: readonly PairScore[], opts: ReportOptions): Ec
     case 'sequence':
       return { scale: 1, source: 'bradley-terry', note: 'σ(margin): a Bradley–Terry reward model’s own scale' };
     case 'implicit':
-      return { scale: 1, source: 'implicit', note: `σ(margin): the margin is β·(Δlog π_tuned − Δlog π_ref) with β = ${opts.beta}, DPO’s Bradley–Terry scale at its training β` };
+      return { scale: 1, source: 'implicit', note: `σ(margin): the margin is β·(Δlog π_tuned − Δlog π_ref) with β = ${opts.beta} (${opts.betaSource ?? 'given'}), DPO’s Bradley–Terry probability, meant to be read at the model’s training β` };
     case 'arm':
       if (opts.lengthNormalize) return fitted('ARM with length normalisation (β_r applies to summed log-probs)');
       if (opts.armBeta !== undefined) return { scale: opts.armBeta, source: 'training', note: `σ(β_r·margin) with the ARM’s training β_r = ${opts.armBeta} (GenARM’s loss)` };

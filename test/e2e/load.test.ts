@@ -114,7 +114,7 @@ describe('tiny-base in Chromium', () => {
       await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
       await page.getByTestId('compare-add').click();
       await page.getByTestId('compare-run').click();
-      await page.locator('[data-testid="compare-column"] dl').nth(1).waitFor({ timeout: 60_000 });
+      await page.locator('[data-testid="compare-column"] dl').nth(1).waitFor({ timeout: 240_000 }); // 8 samples per sampled column
       const cols = page.getByTestId('compare-column');
       expect(await cols.count()).toBe(2);
       expect(await cols.nth(0).locator('strong').textContent()).toBe('Greedy');

@@ -42,12 +42,24 @@ interface Shot {
 
 const SHOTS: readonly Shot[] = [
   {
+    // What a first visit sees after pressing "Run the positivity lesson": base and guided side by side.
+    name: 'lesson',
+    async run(page) {
+      await show(page, 'generate', 'form');
+      await page.getByTestId('start-lesson').click();
+      await page.getByTestId('side-diff').waitFor({ timeout: 240_000 });
+      await idle(page);
+    },
+  },
+  {
     name: 'generate',
     async run(page) {
       await show(page, 'generate', 'form');
       await page.getByTestId('prompt').fill(PROMPT);
       await page.getByTestId('preset').selectOption('Positivity steering with GenARM');
+      await page.getByTestId('side-by').selectOption(''); // one guided run, its tokens coloured
       await page.getByTestId('generate').click();
+      await page.locator('[data-testid="output"] .tok').nth(4).waitFor({ timeout: 240_000 });
       await idle(page);
       await page.locator('[data-testid="output"] .tok').nth(4).click();
       await show(page, 'generate', 'form');
@@ -83,7 +95,7 @@ const SHOTS: readonly Shot[] = [
       await show(page, 'compare', '[data-testid="compare"]');
       await page.getByTestId('compare-add').click();
       await page.getByTestId('compare-run').click();
-      await page.locator('[data-testid="compare-column"] dl').nth(1).waitFor({ timeout: 120_000 });
+      await page.locator('[data-testid="compare-column"] dl').nth(1).waitFor({ timeout: 300_000 }); // 8 samples per sampled column
       await show(page, 'compare', '[data-testid="compare"]');
     },
   },
@@ -148,7 +160,7 @@ async function main(): Promise<void> {
       await page.locator('[data-testid="device"][data-device="wasm"]').waitFor({ timeout: 60_000 });
       for (const shot of SHOTS) {
         if (ONLY && !ONLY.includes(shot.name)) continue;
-        if (variant && !['generate', 'beam-tree', 'ranking', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
+        if (variant && !['lesson', 'generate', 'beam-tree', 'ranking', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
         try {
           await shot.run(page);
           await page.waitForTimeout(300);

@@ -121,6 +121,7 @@ export class RunForm {
     ];
   }
 
+  /** On a strategy change in the form (issue 12 item 7): guided sampling shows GenARM's reference top_k 0, ARGS the paper's τ 0.7; values the user changed stay. */ strategyDefaults(v: string): void { const g = v === 'genarm' || v === 'implicit'; if (g && this.topK === 50) this.topK = 0; else if (!g && this.topK === 0) this.topK = 50; if (v === 'args' && this.temperature === 1) this.temperature = 0.7; else if (v !== 'args' && this.temperature === 0.7) this.temperature = 1; }
   readonly usesArms = $derived(this.strategy === 'genarm');
   readonly samples = $derived(this.strategy === 'sample' || this.strategy === 'best_of_n' || this.strategy === 'rejection' || ((this.strategy === 'genarm' || this.strategy === 'implicit' || this.strategy === 'args') && this.doSample));
 

@@ -38,8 +38,16 @@ describe('equivalences on tiny-base', () => {
       const z = await result({ strategy: 'genarm', config: { max_new_tokens: 25 }, armWeights: [0] }, { policy: base, arms: [armPos] }, p);
       expect(z[0]?.tokenIds).toEqual(g[0]?.tokenIds);
       const gs = await result({ strategy: 'sample', config: { max_new_tokens: 25, seed: 9, num_return_sequences: 3 } }, { policy: base }, p);
-      const zs = await result({ strategy: 'genarm', config: { max_new_tokens: 25, seed: 9, do_sample: true }, armWeights: [0] }, { policy: base, arms: [armPos] }, p);
+      const zs = await result({ strategy: 'genarm', config: { max_new_tokens: 25, seed: 9, do_sample: true, top_k: 50 }, armWeights: [0] }, { policy: base, arms: [armPos] }, p);
       expect(zs[0]?.tokenIds).toEqual(gs[0]?.tokenIds);
+      // guided sampling defaults to the whole distribution (top_k 0, GenARM's reference), unguided to HF's top_k 50
+      const g0 = await result({ strategy: 'sample', config: { max_new_tokens: 25, seed: 9, top_k: 0 } }, { policy: base }, p);
+      const z0 = await result({ strategy: 'genarm', config: { max_new_tokens: 25, seed: 9, do_sample: true }, armWeights: [0] }, { policy: base, arms: [armPos] }, p);
+      expect(z0[0]?.tokenIds).toEqual(g0[0]?.tokenIds);
+      // with a repetition penalty too (issue 12 item 8: it used to act on the combined score when guided)
+      const gr = await result({ strategy: 'greedy', config: { max_new_tokens: 25, repetition_penalty: 2 } }, { policy: base }, p);
+      const zr = await result({ strategy: 'genarm', config: { max_new_tokens: 25, repetition_penalty: 2 }, armWeights: [0] }, { policy: base, arms: [armPos] }, p);
+      expect(zr[0]?.tokenIds).toEqual(gr[0]?.tokenIds);
     }
   });
 

@@ -273,6 +273,7 @@ export class RankingState {
 
   job(): RankJob {
     const s = this.scorer;
+    if (!(this.beta > 0) || !Number.isFinite(this.beta)) throw new Error(`β must be a number above 0 (got ${this.beta}): it is DPO's reward scale, β·(log π_tuned − log π_ref); "use the training β" puts back the model's.`);
     return {
       dataset: this.source_(),
       scorer: s,

@@ -9,6 +9,8 @@ import { ModelSource, implicitGuidance } from '../../src/core/search/modelSource
 import type { DecodeEvent, SequenceResult } from '../../src/core/search/events.ts';
 import type { SequenceRewardModel } from '../../src/core/model/types.ts';
 import { TableModel } from '../support/fakeModel.ts';
+import { repetitionPenalty } from '../../src/core/sampling/repetitionPenalty.ts';
+import { logSoftmax } from '../../src/core/math/logits.ts';
 
 const L = Math.log;
 async function done(gen: AsyncGenerator<DecodeEvent>): Promise<readonly SequenceResult[]> {
@@ -62,6 +64,29 @@ describe('sampling defaults under guidance (item 7)', () => {
       expect(chainOf({ strategy, config: { do_sample: true, top_k: 50 } }).map((c) => c.type)).toEqual(['top_k', 'dist']);
     }
     expect(chainOf({ strategy: 'sample', config: {} }).map((c) => c.type)).toEqual(['top_k', 'dist']); // HF default stays
+  });
+});
+
+describe('repetition penalty under guidance (item 8), by hand', () => {
+  const logits = Float32Array.of(2, 1, 0);
+  const lp = logSoftmax(logits);
+  const g = [0.5, 0, -0.5];
+  it('sampling: the penalty acts on the base logits, then the guidance is added: s′ = log_softmax(pen(logits)) + g', () => {
+    const scores = Float32Array.from(lp, (v, i) => v + g[i]!);
+    repetitionPenalty(2).apply(scores, { history: [0], generated: 0, policyScores: logits, policyLogprobs: lp });
+    const want = logSoftmax(Float32Array.of(1, 1, 0)); // θ = 2 divides the positive logit 2 of token 0
+    scores.forEach((v, i) => expect(v).toBeCloseTo(want[i]! + g[i]!, 6));
+  });
+  it('beam search: on the base log-probs, unnormalised, as Hugging Face: s′ = s + (pen(ℓ) − ℓ) on the history', () => {
+    const scores = Float32Array.from(lp, (v, i) => v + g[i]!);
+    repetitionPenalty(2).apply(scores, { history: [1], generated: 0, policyScores: lp });
+    expect(scores[1]).toBeCloseTo(2 * lp[1]! + g[1]!, 6); // ℓ < 0 is multiplied by θ
+    expect(scores[0]).toBeCloseTo(lp[0]! + g[0]!, 6);
+  });
+  it('unguided rows keep Hugging Face\'s rule on raw logits (unchanged)', () => {
+    const scores = Float32Array.from(logits);
+    repetitionPenalty(2).apply(scores, { history: [0, 2], generated: 0 });
+    expect(Array.from(scores)).toEqual([1, 1, 0]);
   });
 });
 

@@ -57,7 +57,9 @@ describe('rank --chat-template', () => {
     expect(r.chosen).toBe(`${pairs[0]!.chosen}\n`);
     const ids = model.tokenizer.encode(r.prompt);
     expect(ids.filter((x) => x === model.tokenizer.eosTokenId)).toHaveLength(2); // the special token is one id
-    const [lp] = await model.score([[...ids, ...model.tokenizer.encode(r.chosen)]], [ids.length]);
+    // EOS follows a finished response (the default for token-level scorers; pair 0's chosen finished)
+    expect(pairs[0]!.extra.chosen_finished).toBe(true);
+    const [lp] = await model.score([[...ids, ...model.tokenizer.encode(r.chosen), model.tokenizer.eosTokenId]], [ids.length]);
     expect(withTemplate.pairs[0]!.chosen).toBeCloseTo(lp!.reduce((s, v) => s + v, 0), 4);
   });
 
@@ -67,7 +69,7 @@ describe('rank --chat-template', () => {
       const sum = (ts: { score: number | null }[]) => ts.reduce((s, x) => s + (x.score as number), 0);
       expect(sum(p.chosen_tokens!)).toBeCloseTo(p.chosen, 3);
       expect(sum(p.rejected_tokens!)).toBeCloseTo(p.rejected, 3);
-      expect(p.chosen_tokens!.map((x) => x.text).join('')).toMatch(/\n$/);
+      expect(p.chosen_tokens!.map((x) => x.text).join('')).toMatch(/\n(<\|endoftext\|>)?$/); // the reply's "\n", then EOS when it finished
     }
   });
 

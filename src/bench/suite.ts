@@ -218,9 +218,9 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
       full: i === 0 ? 'ranking, batched, full sequences (no prompt sharing)' : undefined,
     };
     rankingNames.push(names);
-    jobs.push(pairsPerSecond(names.batched, set.pairs, () => scorePairs(set.pairs, 'policy', { policy }, tok, { batchSize: 8 })));
+    jobs.push(pairsPerSecond(names.batched, set.pairs, () => scorePairs(set.pairs, 'policy', { policy }, tok, { batchSize: 8, appendEos: false }))); // the naive loop's tokenization (no EOS)
     jobs.push(pairsPerSecond(names.naive, set.pairs, () => naive(set.pairs)));
-    if (names.full) jobs.push(pairsPerSecond(names.full, set.pairs, () => scorePairs(set.pairs, 'policy', { policy }, tok, { batchSize: 8, sharePrompts: false })));
+    if (names.full) jobs.push(pairsPerSecond(names.full, set.pairs, () => scorePairs(set.pairs, 'policy', { policy }, tok, { batchSize: 8, sharePrompts: false, appendEos: false })));
   });
 
   const runs = await measureAll(jobs, reps, o.onRound);

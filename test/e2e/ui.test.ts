@@ -142,8 +142,12 @@ for (const device of ['wasm', 'webgpu'] as const) {
       const ids = await shownIds(page);
       expect(ids).toHaveLength(3);
       const rewards = await page.locator('[data-testid="sequences"] .meta').allTextContents();
-      const r = rewards.map((t) => Number(/reward (-?[\d.]+)/.exec(t)?.[1]));
+      const r = rewards.map((t) => Number(/reward-model score \(tiny-rm-positive\) (-?[\d.]+)/.exec(t)?.[1]));
+      expect(r.every(Number.isFinite)).toBe(true);
       expect([...r].sort((a, b) => b - a)).toEqual(r);
+      // the chosen answer is marked, and it is the first
+      expect(await page.locator('[data-testid="sequences"] > li').first().getByTestId('chosen').count()).toBe(1);
+      expect(await page.getByTestId('chosen').count()).toBe(1);
       // sampling with a seed is reproducible across backends only where the numerics agree exactly
       if (device === 'wasm') expect(ids).toEqual(await inNode(run));
     });

@@ -37,6 +37,23 @@ describe('inference client', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('hands a run's progress events to its callback, in order, before the done event', async () => {
+    const workers: FakeWorker[] = [];
+    const c = new InferenceClient(() => (workers.push(new FakeWorker()), workers.at(-1) as unknown as Worker));
+    const w = workers[0] as FakeWorker;
+    const seen: string[] = [];
+    const run = c.generate({ policy: 'm', prompt: 'x', rewardModel: 'rm', spec: { strategy: 'best_of_n', n: 2, config: {} } }, ({ event }) =>
+      seen.push(event.type === 'progress' ? `${event.phase} ${event.done}/${event.total}` : event.type),
+    );
+    const id = (w.sent[0] as Request).id;
+    w.reply({ id, type: 'event', data: { event: { type: 'progress', phase: 'sampling', done: 1, total: 2, step: 3, maxSteps: 3 }, texts: [] } });
+    w.reply({ id, type: 'event', data: { event: { type: 'progress', phase: 'scoring', done: 2, total: 2 }, texts: [] } });
+    w.reply({ id, type: 'event', data: { event: { type: 'done', sequences: [] }, texts: [] } });
+    w.reply({ id, type: 'result', value: null });
+    await run.done;
+    expect(seen).toEqual(['sampling 1/2', 'scoring 2/2', 'done']);
+  });
+
   it('fails pending requests with a clear error when the worker crashes, then restarts and re-initialises it', async () => {
     const workers: FakeWorker[] = [];
     const c = new InferenceClient(() => (workers.push(new FakeWorker()), workers.at(-1) as unknown as Worker));

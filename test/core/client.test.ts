@@ -37,7 +37,7 @@ describe('inference client', () => {
     expect(events).toHaveLength(1);
   });
 
-  it('hands a run's progress events to its callback, in order, before the done event', async () => {
+  it('hands the progress events of a run to its callback, in order, before the done event', async () => {
     const workers: FakeWorker[] = [];
     const c = new InferenceClient(() => (workers.push(new FakeWorker()), workers.at(-1) as unknown as Worker));
     const w = workers[0] as FakeWorker;

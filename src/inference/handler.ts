@@ -310,8 +310,8 @@ export class Handler {
       arms: await Promise.all((run.arms ?? []).map(async (id) => (await this.lm(id)).model)),
       tuned: await load(run.tuned),
       ref: await load(run.ref),
-      tokenizerSize: tokenizer.vocabSize, // guided decoding masks ids a padded vocabulary adds
       rewardModel: run.rewardModel ? await this.rm(run.rewardModel) : undefined,
+      tokenizerSize: tokenizer.vocabSize, // guided decoding masks ids a padded vocabulary adds
     };
     const tokOf = (m: unknown) => (m as { tokenizer?: { vocabSize: number; digest?: unknown } } | undefined)?.tokenizer;
     const roleTok = async (id: string) => (await this.lm(id)).tokenizer;

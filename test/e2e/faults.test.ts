@@ -31,7 +31,7 @@ function generateInPage(s: Session, run: GenerateRun): Promise<{ tokens: number;
     let tokens = 0;
     await client.generate(r, ({ event }) => {
       if (event.type === 'step') mid ??= client.resources();
-      else tokens = event.sequences.reduce((n, q) => n + q.tokenIds.length, 0);
+      else if (event.type === 'done') tokens = event.sequences.reduce((n, q) => n + q.tokenIds.length, 0);
     }).done;
     return { tokens, mid: mid ? await mid : null, after: await client.resources() };
   }, run);

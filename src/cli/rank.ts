@@ -205,7 +205,8 @@ export function formatRank(o: RankOutput): string {
     `scorer ${o.scorer}: ${what} ${pct(o.accuracy)} (95% CI ${pct(o.ci95[0])}–${pct(o.ci95[1])}) on ${o.n} pairs (exact ties count half)`,
     `ties ${o.ties}, truncated ${o.truncated}, skipped ${o.skipped}, invalid lines ${o.invalid_lines.length}`,
     o.ece === null ? `ECE n/a (${o.ece_scale.note})` : `ECE ${o.ece.toFixed(3)}, ACE ${(o.ace as number).toFixed(3)} (${o.ece_bins} bins; ${o.ece_scale.note})`,
-    `β ${o.beta} (${o.beta_source})${tz ? `; tokens: BOS ${tz.bos_token_id !== null ? `id ${tz.bos_token_id} prepended` : tz.add_bos ? 'none (the tokenizer adds none)' : 'off'}, EOS ${tz.append_eos ? 'appended to finished responses' : 'not appended'}` : ''}`,
+    ...(o.scorer === 'implicit' || o.r_star ? [`β ${o.beta}: ${o.beta_source}`] : []),
+    ...(tz ? [`tokens: BOS ${tz.bos_token_id !== null ? `id ${tz.bos_token_id} prepended` : tz.add_bos ? 'none (the tokenizer adds none)' : 'off'}, EOS ${tz.append_eos ? 'appended to finished responses' : 'not appended'}`] : []),
     ...(o.r ? [`${R}(${o.r.model}) ${pct(o.r.value)} on ${o.r.n} pairs (Chen's labels: majority side preferred, α = 0.5 left out)`] : []),
     ...(o.r_star
       ? [

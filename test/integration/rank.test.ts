@@ -4,7 +4,7 @@
  * scorer (LanguageModel.extend) against full recomputation on the bundled models.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -292,6 +292,40 @@ describe('issue 12: the numbers a researcher can trust, on the bundled models', 
     expect(out.calibration_bins).toHaveLength(20);
     expect(out.calibration_by_bins.map((b) => b.bins)).toEqual([5, 10, 20]);
     expect(out.r).toBeUndefined(); // an ARM is not the policy π_θ
+  });
+
+  it('BOS: a tokenizer whose post-processor adds one gets it before every prompt (the adapter finds it), --add-bos false leaves it out', async () => {
+    // a copy of tiny-base whose tokenizer.json adds <|endoftext|> in front, as Llama-style TemplateProcessing does
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'rank-bos-')), 'tiny-bos');
+    try {
+      cpSync(path.join(MODELS_DIR, 'tiny-base'), dir, { recursive: true });
+      const file = path.join(dir, 'tokenizer.json');
+      const t = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      const bos = { SpecialToken: { id: '<|endoftext|>', type_id: 0 } };
+      t.post_processor = {
+        type: 'TemplateProcessing',
+        single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [bos, { Sequence: { id: 'A', type_id: 0 } }, bos, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [4095], tokens: ['<|endoftext|>'] } },
+      };
+      writeFileSync(file, JSON.stringify(t));
+      const model = await lm(dir);
+      expect(model.tokenizer.bosTokenId).toBe(4095);
+      expect((await lm('tiny-base')).tokenizer.bosTokenId).toBeUndefined(); // the bundled tokenizer adds none
+      const args = ['--dataset', pos, '--scorer', 'policy', '--policy', dir, '--limit', '3', '--append-eos', 'false'];
+      const withBos = await rank(parseArgs(args));
+      const without = await rank(parseArgs([...args, '--add-bos', 'false']));
+      expect(withBos.tokenization).toMatchObject({ add_bos: true, bos_token_id: 4095 });
+      expect(without.tokenization).toMatchObject({ add_bos: false, bos_token_id: null });
+      const { pairs } = await readDataset([readFileSync(pos, 'utf8')], 1);
+      const p = model.tokenizer.encode(pairs[0]!.prompt);
+      const score = async (prompt: number[]) => (await model.score([[...prompt, ...model.tokenizer.encode(pairs[0]!.chosen)]], [prompt.length]))[0]!.reduce((a, v) => a + v, 0);
+      expect(withBos.pairs[0]!.chosen).toBeCloseTo(await score([4095, ...p]), 4);
+      expect(without.pairs[0]!.chosen).toBeCloseTo(await score(p), 4);
+      expect(withBos.pairs[0]!.chosen).not.toBeCloseTo(without.pairs[0]!.chosen, 3);
+    } finally {
+      rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
   });
 
   it('bad input exits 2 with one line naming the flag', () => {

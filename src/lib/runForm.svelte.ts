@@ -154,6 +154,8 @@ export class RunForm {
         if (raw === 'true' || raw === 'false') (this as unknown as Record<string, boolean>)[field] = raw === 'true';
       } else if (field === 'sideBy') {
         if (raw === '' || raw === 'base' || raw === 'genarm') this.sideBy = raw;
+      } else if (field === 'preset') {
+        if (raw === '' || PRESETS.some((p) => p.name === raw)) this.preset = raw;
       } else if (field !== 'strategy' || (STRATEGIES as readonly string[]).includes(raw)) {
         (this as unknown as Record<string, string>)[field] = raw;
       }

@@ -72,8 +72,9 @@ describe('presets', () => {
     expect(b.sides()).toEqual(a.sides());
     expect(b.preset).toBe('Best-of-N vs GenARM');
     const c = new RunForm();
-    c.fromParams(new URLSearchParams('side_by=sideways'));
+    c.fromParams(new URLSearchParams('side_by=sideways&preset=Nonsense'));
     expect(c.sideBy).toBe('');
+    expect(c.preset).toBe('');
   });
 });
 

@@ -178,6 +178,10 @@ export async function rank(p: Parsed): Promise<RankOutput> {
     ...(armId && factsOf(armId).betaR !== undefined ? { armBeta: factsOf(armId).betaR } : {}),
     ...(eceBins !== undefined ? { eceBins } : {}),
   });
+  if (p.json && report.idealized_accuracy !== undefined)
+    process.stderr.write(
+      `decoding-lab: note: idealized_accuracy (R*) now comes from the reference model ${report.r_star?.model} with Chen et al.'s labels (majority side, α = 0.5 left out), and alignment_gap is R*(π_ref) − R(π_θ), no longer R* − accuracy; see r, r_star, r_star_by_beta\n`,
+    );
   const { n, accuracy, ties, truncated, skipped, ci95, ece, ...breakdowns } = report;
   return {
     n,

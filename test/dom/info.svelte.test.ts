@@ -6,6 +6,8 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import Info from '../../src/lib/Info.svelte';
+import StrategyControls from '../../src/lib/StrategyControls.svelte';
+import { RunForm } from '../../src/lib/runForm.svelte.ts';
 import { GLOSSARY, rewardSourceLabel } from '../../src/lib/glossary.ts';
 
 const REQUIRED = [
@@ -102,5 +104,27 @@ describe('Info', () => {
     slot.querySelector('button')!.click();
     flushSync();
     expect(box.checked).toBe(false);
+  });
+
+  it('sits next to each term of the Generate form without joining the control\'s label', () => {
+    const target = document.createElement('div');
+    document.body.append(target);
+    const form = new RunForm();
+    form.strategy = 'genarm';
+    form.doSample = true;
+    mounted.push(mount(StrategyControls, { target, props: { form } }));
+    flushSync();
+    const terms = [...target.querySelectorAll('[data-testid="info"]')].map((b) => b.getAttribute('data-term'));
+    expect(terms).toEqual(expect.arrayContaining(['temperature', 'top_k', 'top_p', 'do_sample', 'beta', 'arm_weight', 'max_new_tokens']));
+    // each labelled control is named by its term alone: the label's text, not the ⓘ button
+    const named = (testid: string) => {
+      const input = target.querySelector<HTMLInputElement>(`[data-testid="${testid}"]`)!;
+      const label = target.querySelector<HTMLLabelElement>(`label[for="${input.id}"]`);
+      return label?.textContent?.trim();
+    };
+    expect(named('max-new-tokens')).toBe('max_new_tokens');
+    expect(named('beta')).toBe('β (smaller = stronger)');
+    expect(named('arm-positive')).toBe('weight: ARM tiny-arm-positive');
+    for (const l of target.querySelectorAll('label')) expect(l.querySelector('[data-testid="info"]')).toBeNull();
   });
 });

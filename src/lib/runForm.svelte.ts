@@ -213,7 +213,7 @@ const FIELD_LABEL: Partial<Record<Field, string>> = {
   policy: 'policy', prompt: 'prompt', strategy: 'strategy', maxNewTokens: 'max_new_tokens', doSample: 'do_sample', temperature: 'temperature',
   topK: 'top_k', topP: 'top_p', seed: 'seed', numBeams: 'num_beams', numBeamGroups: 'num_beam_groups', diversityPenalty: 'diversity_penalty',
   lengthPenalty: 'length_penalty', numReturnSequences: 'num_return_sequences', beta: 'β', armPositive: 'weight: tiny-arm-positive',
-  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side by side with', sideSamples: 'samples per side',
+  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side-by-side comparison', sideSamples: 'samples per side',
 };
 
 function show(v: unknown): string {

@@ -39,7 +39,7 @@ describe('presets', () => {
     const changed = Object.fromEntries(f.presetChanges.map((c) => [c.field, `${c.from} → ${c.to}`]));
     expect(changed.strategy).toBe('greedy → genarm');
     expect(changed.do_sample).toBe('off → on');
-    expect(changed['side by side with']).toBe('off → base');
+    expect(changed['side-by-side comparison']).toBe('off → base');
     expect(changed.prompt).toBeUndefined(); // already the flagship prompt: not listed as changed
     f.seed = 7;
     expect(f.presetEdits).toEqual(['seed']);

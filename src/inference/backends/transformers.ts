@@ -10,6 +10,7 @@ import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer, Tensor, env
 import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer } from '../../core/model/types.ts';
 import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
 import { logSumExpRange as lseRange } from '../../core/math/logSumExpFast.ts';
+import { toFloat32 } from '../../core/math/half.ts';
 import {
   CONFIG_FILES,
   TOKENIZER_FILES,
@@ -177,19 +178,33 @@ function cacheFrom(out: Record<string, Tensor>, mask: Uint8Array, rows: number, 
 function stepLogits(logits: Tensor): Float32Array[] {
   const [B, T, V] = logits.dims as [number, number, number];
   if (T !== 1) return lastLogits(logits);
-  const data = logits.data as Float32Array;
+  // float32: the output buffer itself; float16 (raw half bits in Node, Float16Array in browsers): one decoded copy.
+  const data = toFloat32(logits, 0, B * V);
   const out = new Array<Float32Array>(B);
   for (let b = 0; b < B; b++) out[b] = data.subarray(b * V, (b + 1) * V);
   return out;
 }
 
-/** Last-position logits of each row of a [B, T, V] CPU tensor. */
+/** Last-position logits of each row of a [B, T, V] CPU tensor (float32 or float16), as float32 copies. */
 function lastLogits(logits: Tensor): Float32Array[] {
   const [B, T, V] = logits.dims as [number, number, number];
-  const data = logits.data as Float32Array;
   const out: Float32Array[] = [];
-  for (let b = 0; b < B; b++) out.push(data.slice((b * T + T - 1) * V, (b * T + T) * V));
+  for (let b = 0; b < B; b++) out.push(toFloat32(logits, (b * T + T - 1) * V, V, undefined, true));
   return out;
+}
+
+/**
+ * Reads log-softmax values at chosen positions of a [B, T, V] logits tensor: float32 rows are read
+ * in place; float16 rows are decoded one at a time into a reused row buffer (never the whole tensor).
+ */
+function logProbReader(logits: Tensor): (off: number, V: number, token: number) => number {
+  const d = logits.data as unknown;
+  if (logits.type === 'float32' && d instanceof Float32Array) return (off, V, token) => logProbAt(d, off, V, token);
+  let row: Float32Array | null = null;
+  return (off, V, token) => {
+    row = toFloat32(logits, off, V, row && row.length === V ? row : new Float32Array(V));
+    return logProbAt(row, 0, V, token);
+  };
 }
 
 /**
@@ -276,13 +291,13 @@ export class TransformersLanguageModel implements LanguageModel {
     for (const [k, v] of Object.entries(out)) if (k !== 'logits' && isGpu(v)) v.dispose();
     const logits = out.logits as Tensor;
     const V = (logits.dims as number[])[2] as number;
-    const data = logits.data as Float32Array;
+    const logProb = logProbReader(logits);
     return batch.map((seq, b) => {
       const start = from[b] ?? 1;
       if (start < 1) throw new RangeError('score: from must be >= 1 (the first token has no prediction)');
       const res = new Float32Array(Math.max(0, seq.length - start));
       const off = T - seq.length;
-      for (let t = start; t < seq.length; t++) res[t - start] = logProbAt(data, (b * T + off + t - 1) * V, V, seq[t] as number);
+      for (let t = start; t < seq.length; t++) res[t - start] = logProb((b * T + off + t - 1) * V, V, seq[t] as number);
       return res;
     });
   }
@@ -324,10 +339,10 @@ export class TransformersLanguageModel implements LanguageModel {
     for (const [k, v] of Object.entries(out)) if (k !== 'logits' && isGpu(v)) v.dispose();
     const logits = out.logits as Tensor;
     const V = (logits.dims as number[])[2] as number;
-    const data = logits.data as Float32Array;
+    const logProb = logProbReader(logits);
     return continuations.map((row, r) => {
       const res = new Float32Array(Math.max(0, row.length - 1));
-      for (let j = 0; j < res.length; j++) res[j] = logProbAt(data, (r * M + j) * V, V, row[j + 1] as number);
+      for (let j = 0; j < res.length; j++) res[j] = logProb((r * M + j) * V, V, row[j + 1] as number);
       return res;
     });
   }
@@ -364,7 +379,7 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
     if (dims.length !== 2 || dims[1] !== 1) {
       throw new Error(`${this.id}: expected logits of shape [batch, 1] from a sequence reward model, got [${dims.join(', ')}]`);
     }
-    return Float32Array.from(logits.data as Float32Array);
+    return toFloat32(logits, 0, logits.size, undefined, true);
   }
 
   async dispose(): Promise<void> {

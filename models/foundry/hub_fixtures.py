@@ -1,0 +1,506 @@
+"""Hub-shaped test fixtures: tiny random-weight models in the Hugging Face / Optimum folder layout.
+
+    /usr/bin/python3 models/foundry/hub_fixtures.py      # writes test/fixtures/hub/<name>/
+
+Not bundled models: test fixtures (each folder < 1 MB, committed), deterministic (fixed seeds, one
+thread). They have the file names, ONNX input/output names and dtypes of Optimum / onnx-community
+exports, so the adapter's handling of those exports can be tested without the hub:
+
+  gpt2-lm            GPT-2 decoder (position_ids input, KV cache), onnx/model.onnx (fp32) and
+                     onnx/model_fp16.onnx (fp16 weights, fp16 logits and fp16 past/present KV)
+  gpt2-lm-external   the same graph as gpt2-lm's fp32 one, weights in onnx/model.onnx_data
+  llama-style        the same kind of graph under a Llama config: a tokenizer that adds a BOS
+                     (<s>, TemplateProcessing like Llama 3), a vocabulary padded to 4,104 in config,
+                     generation_config.json with an EOS list [4097, 4095] (config.json says 4095)
+  gpt2-classifier    GPT2ForSequenceClassification, two labels NEGATIVE/POSITIVE, pad_token_id 0
+                     (not EOS); HF semantics: positions 0..T-1 (no position_ids input), pooled at
+                     the last token that is not pad_token_id. Shares the bundled models' tokenizer.
+  bert-classifier    BertForSequenceClassification, two labels, inputs input_ids, attention_mask,
+                     token_type_ids, [CLS] pooling; its own WordPiece tokenizer ([CLS] ... [SEP]).
+
+The fp16 variant is made from the fp32 graph with the onnx package: float initializers stored as
+float16 and Cast to float32 where they are read, past_key_values.* inputs float16 (Cast to float32),
+logits and present.* outputs Cast to float16. Its interface is an onnx-community model_fp16's; the
+arithmetic between the casts stays float32 (onnxruntime's CPU provider lacks fp16 kernels for some
+ops). `reference.json` in each folder holds PyTorch's numbers for the tests: first-step logits and
+greedy tokens (fp32, and fp16 emulated: weights, KV and logits rounded to float16), classifier
+logits of each text scored alone (no padding).
+"""
+import json
+import math
+import os
+import shutil
+import sys
+
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from gpt import GPT, positions_from_mask  # noqa: E402
+from export import LMExport, write_json  # noqa: E402
+
+torch.set_num_threads(1)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, 'test', 'fixtures', 'hub')
+BUNDLED_TOKENIZER = os.path.join(ROOT, 'models', 'tiny-base', 'tokenizer.json')
+EOS = 4095
+ARCH = dict(d=16, layers=2, heads=2, ctx=64)
+PROMPTS = ['The state of the Union is', 'We must never forget that']
+TEXTS = ['This is good.', 'A bad day, a very bad and terrible day for all of us.', 'Peace', 'We will win the war on debt and fear!']
+
+
+def seed(s):
+    torch.manual_seed(s)
+    np.random.seed(s)
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX helpers
+
+
+def export_lm(gpt, dst, vocab):
+    """Like export.export_lm (same names, axes and opset), for any vocabulary size."""
+    L, H, D = gpt.cfg['layers'], gpt.cfg['heads'], gpt.cfg['d']
+    Bsz, T, P = 2, 3, 4
+    ids = torch.randint(0, vocab, (Bsz, T))
+    mask = torch.ones(Bsz, P + T, dtype=torch.long)
+    pos = positions_from_mask(mask)[:, P:]
+    past, names_in, names_out = [], ['input_ids', 'attention_mask', 'position_ids'], ['logits']
+    axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
+            'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
+            'position_ids': {0: 'batch_size', 1: 'sequence_length'},
+            'logits': {0: 'batch_size', 1: 'sequence_length'}}
+    for i in range(L):
+        for kv in ('key', 'value'):
+            past.append(torch.randn(Bsz, H, P, D // H))
+            names_in.append(f'past_key_values.{i}.{kv}')
+            names_out.append(f'present.{i}.{kv}')
+            axes[f'past_key_values.{i}.{kv}'] = {0: 'batch_size', 2: 'past_sequence_length'}
+            axes[f'present.{i}.{kv}'] = {0: 'batch_size', 2: 'total_sequence_length'}
+    torch.onnx.export(LMExport(gpt).eval(), (ids, mask, pos, *past), dst, input_names=names_in,
+                      output_names=names_out, dynamic_axes=axes, opset_version=17, do_constant_folding=False)
+
+
+def to_fp16_interface(src, dst):
+    """fp32 graph -> fp16 weights, fp16 past inputs, fp16 logits/present outputs (see the module doc)."""
+    m = onnx.load(src)
+    g = m.graph
+    casts_in, inits = [], []
+    for init in g.initializer:
+        if init.data_type == TensorProto.FLOAT:
+            a = np.clip(numpy_helper.to_array(init), -65504, 65504).astype(np.float16)
+            inits.append(numpy_helper.from_array(a, init.name + '__fp16'))
+            casts_in.append(helper.make_node('Cast', [init.name + '__fp16'], [init.name], to=TensorProto.FLOAT))
+        else:
+            inits.append(init)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+
+    def rename(old, new):
+        for n in g.node:
+            for i, x in enumerate(n.input):
+                if x == old:
+                    n.input[i] = new
+            for i, x in enumerate(n.output):
+                if x == old:
+                    n.output[i] = new
+
+    for inp in g.input:
+        if inp.type.tensor_type.elem_type == TensorProto.FLOAT:
+            rename(inp.name, inp.name + '__f32')
+            casts_in.append(helper.make_node('Cast', [inp.name], [inp.name + '__f32'], to=TensorProto.FLOAT))
+            inp.type.tensor_type.elem_type = TensorProto.FLOAT16
+    casts_out = []
+    for out in g.output:
+        if out.type.tensor_type.elem_type == TensorProto.FLOAT:
+            rename(out.name, out.name + '__f32')
+            casts_out.append(helper.make_node('Cast', [out.name + '__f32'], [out.name], to=TensorProto.FLOAT16))
+            out.type.tensor_type.elem_type = TensorProto.FLOAT16
+    nodes = casts_in + list(g.node) + casts_out
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.value_info[:]
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+
+
+def save_external(src, dst_dir):
+    """Re-saves an ONNX file with every weight in onnx/model.onnx_data (as large hub exports ship)."""
+    m = onnx.load(src)
+    onnx.save_model(m, os.path.join(dst_dir, 'model.onnx'), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location='model.onnx_data', size_threshold=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenizers
+
+
+def bundled_tokenizer():
+    with open(BUNDLED_TOKENIZER, encoding='utf-8') as fh:
+        return json.load(fh)
+
+
+def write_tok(folder, tok_json):
+    with open(os.path.join(folder, 'tokenizer.json'), 'w', encoding='utf-8') as fh:
+        json.dump(tok_json, fh, ensure_ascii=False, separators=(',', ':'))
+
+
+def gpt2_tokenizer_config(extra=None):
+    c = {'tokenizer_class': 'GPT2Tokenizer', 'model_max_length': ARCH['ctx'], 'bos_token': '<|endoftext|>',
+         'eos_token': '<|endoftext|>', 'unk_token': '<|endoftext|>', 'add_bos_token': False,
+         'add_prefix_space': False, 'clean_up_tokenization_spaces': False}
+    c.update(extra or {})
+    return c
+
+
+def llama_tokenizer():
+    t = bundled_tokenizer()
+    for i, content in ((4096, '<s>'), (4097, '<|im_end|>')):
+        t['added_tokens'].append({'id': i, 'content': content, 'single_word': False, 'lstrip': False, 'rstrip': False,
+                                  'normalized': False, 'special': True})
+    t['post_processor'] = {'type': 'Sequence', 'processors': [
+        {'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': False, 'use_regex': True},
+        {'type': 'TemplateProcessing',
+         'single': [{'SpecialToken': {'id': '<s>', 'type_id': 0}}, {'Sequence': {'id': 'A', 'type_id': 0}}],
+         'pair': [{'SpecialToken': {'id': '<s>', 'type_id': 0}}, {'Sequence': {'id': 'A', 'type_id': 0}},
+                  {'SpecialToken': {'id': '<s>', 'type_id': 1}}, {'Sequence': {'id': 'B', 'type_id': 1}}],
+         'special_tokens': {'<s>': {'id': '<s>', 'ids': [4096], 'tokens': ['<s>']}}}]}
+    return t
+
+
+BERT_WORDS = ('the a an of and to in is it this that we will be for on at with our all us day very good bad great '
+              'terrible peace war win lose debt fear hope love hate state union people must never forget '
+              'happy sad nice awful best worst').split()
+
+
+def bert_tokenizer():
+    specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
+    chars = list('abcdefghijklmnopqrstuvwxyz0123456789') + list('.,!?;:\'"-()')
+    vocab = {}
+    for t in specials + chars + ['##' + c for c in 'abcdefghijklmnopqrstuvwxyz0123456789'] + BERT_WORDS:
+        if t not in vocab:
+            vocab[t] = len(vocab)
+    added = [{'id': i, 'content': s, 'single_word': False, 'lstrip': False, 'rstrip': False, 'normalized': False,
+              'special': True} for i, s in enumerate(specials)]
+    tj = {
+        'version': '1.0', 'truncation': None, 'padding': None, 'added_tokens': added,
+        'normalizer': {'type': 'BertNormalizer', 'clean_text': True, 'handle_chinese_chars': True,
+                       'strip_accents': None, 'lowercase': True},
+        'pre_tokenizer': {'type': 'BertPreTokenizer'},
+        'post_processor': {'type': 'TemplateProcessing',
+                           'single': [{'SpecialToken': {'id': '[CLS]', 'type_id': 0}}, {'Sequence': {'id': 'A', 'type_id': 0}},
+                                      {'SpecialToken': {'id': '[SEP]', 'type_id': 0}}],
+                           'pair': [{'SpecialToken': {'id': '[CLS]', 'type_id': 0}}, {'Sequence': {'id': 'A', 'type_id': 0}},
+                                    {'SpecialToken': {'id': '[SEP]', 'type_id': 0}}, {'Sequence': {'id': 'B', 'type_id': 1}},
+                                    {'SpecialToken': {'id': '[SEP]', 'type_id': 1}}],
+                           'special_tokens': {'[CLS]': {'id': '[CLS]', 'ids': [2], 'tokens': ['[CLS]']},
+                                              '[SEP]': {'id': '[SEP]', 'ids': [3], 'tokens': ['[SEP]']}}},
+        'decoder': {'type': 'WordPiece', 'prefix': '##', 'cleanup': True},
+        'model': {'type': 'WordPiece', 'unk_token': '[UNK]', 'continuing_subword_prefix': '##',
+                  'max_input_chars_per_word': 100, 'vocab': vocab},
+    }
+    return tj, vocab
+
+
+def wordpiece(vocab, text):
+    """BERT's basic + WordPiece tokenization for the fixture vocabulary (lowercase, split on space and punctuation)."""
+    import unicodedata
+    words, cur = [], ''
+    for ch in text.lower():
+        if ch.isspace():
+            if cur:
+                words.append(cur)
+            cur = ''
+        elif unicodedata.category(ch).startswith('P'):
+            if cur:
+                words.append(cur)
+            words.append(ch)
+            cur = ''
+        else:
+            cur += ch
+    if cur:
+        words.append(cur)
+    ids = [vocab['[CLS]']]
+    for w in words:
+        start, pieces = 0, []
+        while start < len(w):
+            end, found = len(w), None
+            while start < end:
+                sub = ('##' if start else '') + w[start:end]
+                if sub in vocab:
+                    found = sub
+                    break
+                end -= 1
+            if found is None:
+                pieces = [vocab['[UNK]']]
+                break
+            pieces.append(vocab[found])
+            start = end
+        ids += pieces
+    return ids + [vocab['[SEP]']]
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+
+
+def make_gpt(vocab, s):
+    seed(s)
+    g = GPT(vocab, **ARCH)
+    with torch.no_grad():  # larger weights than GPT-2's init, so logits are far from flat
+        for p in g.parameters():
+            if p.dim() > 1:
+                p.mul_(8.0)
+    return g.eval()
+
+
+class GPT2Classifier(nn.Module):
+    """HF GPT2ForSequenceClassification: positions 0..T-1, logits at the last token that is not pad."""
+
+    def __init__(self, gpt, labels, pad):
+        super().__init__()
+        self.gpt, self.pad = gpt, pad
+        self.score = nn.Linear(gpt.cfg['d'], labels, bias=False)
+        nn.init.normal_(self.score.weight, 0.0, 1.0)
+
+    def forward(self, input_ids, attention_mask):
+        B, T = input_ids.shape
+        pos = torch.arange(T).unsqueeze(0).expand(B, T)
+        h, _ = self.gpt.hidden(input_ids, attention_mask, pos)
+        logits = self.score(h)  # [B, T, labels]
+        non_pad = (input_ids != self.pad).long()
+        last = (non_pad * torch.arange(T).unsqueeze(0)).argmax(-1)
+        return logits[torch.arange(B), last]
+
+
+class Bert(nn.Module):
+    """A BERT encoder: word + position + token-type embeddings, post-LN layers, tanh pooler on [CLS]."""
+
+    def __init__(self, vocab, d=16, layers=2, heads=2, ctx=64, labels=2):
+        super().__init__()
+        self.heads = heads
+        self.word = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(ctx, d)
+        self.typ = nn.Embedding(2, d)
+        self.ln = nn.LayerNorm(d, eps=1e-12)
+        self.layers = nn.ModuleList([nn.ModuleDict({
+            'qkv': nn.Linear(d, 3 * d), 'o': nn.Linear(d, d), 'ln1': nn.LayerNorm(d, eps=1e-12),
+            'fc': nn.Linear(d, 2 * d), 'proj': nn.Linear(2 * d, d), 'ln2': nn.LayerNorm(d, eps=1e-12)}) for _ in range(layers)])
+        self.pool = nn.Linear(d, d)
+        self.cls = nn.Linear(d, labels)
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.normal_(p, 0.0, 0.5)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        B, T = input_ids.shape
+        D = self.word.weight.shape[1]
+        H = self.heads
+        pos = torch.arange(T).unsqueeze(0).expand(B, T)
+        x = self.ln(self.word(input_ids) + self.pos(pos) + self.typ(token_type_ids))
+        bias = (1.0 - attention_mask[:, None, None, :].float()) * -1e4
+        for l in self.layers:
+            q, k, v = l['qkv'](x).split(D, dim=2)
+            q = q.view(B, T, H, D // H).transpose(1, 2)
+            k = k.view(B, T, H, D // H).transpose(1, 2)
+            v = v.view(B, T, H, D // H).transpose(1, 2)
+            a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(D // H) + bias, dim=-1)
+            y = (a @ v).transpose(1, 2).reshape(B, T, D)
+            x = l['ln1'](x + l['o'](y))
+            x = l['ln2'](x + l['proj'](torch.nn.functional.gelu(l['fc'](x))))
+        return self.cls(torch.tanh(self.pool(x[:, 0])))
+
+
+# ---------------------------------------------------------------------------------------------
+# References
+
+
+def f32(v):
+    """A float32 value as the shortest decimal that reads back as it (keeps reference.json small)."""
+    return float(repr(np.float32(v)))
+
+
+def half(t):
+    return t.half().float()
+
+
+def greedy(gpt, ids, steps, fp16):
+    """Greedy decoding with a KV cache; with fp16, KV and logits are rounded to float16 as model_fp16 hands them over."""
+    x = torch.tensor([ids])
+    mask = torch.ones_like(x)
+    logits, cache = gpt(x, mask, positions_from_mask(mask))
+    first = logits[0, -1]
+    if fp16:
+        first = half(first)
+    out = []
+    for _ in range(steps):
+        last = half(logits[0, -1]) if fp16 else logits[0, -1]
+        nxt = int(last.argmax())
+        out.append(nxt)
+        if fp16:
+            cache = [(half(k), half(v)) for k, v in cache]
+        mask = torch.cat([mask, torch.ones(1, 1, dtype=torch.long)], 1)
+        pos = positions_from_mask(mask)[:, -1:]
+        logits, cache = gpt(torch.tensor([[nxt]]), mask, pos, cache)
+    return first, out
+
+
+def lm_reference(gpt, prompts, fp16_gpt=None):
+    ref = {'cases': []}
+    with torch.no_grad():
+        for n, ids in enumerate(prompts):
+            first, toks = greedy(gpt, ids, 12, False)
+            case = {'ids': ids, 'logits': [f32(v) for v in first], 'greedy': toks}
+            if fp16_gpt is not None:
+                f16, t16 = greedy(fp16_gpt, ids, 12, True)
+                case['logits_fp16'] = [f32(v) for v in f16]
+                case['greedy_fp16'] = t16
+            if n > 0:  # full first-step logits for the first prompt only (size)
+                case.pop('logits')
+                case.pop('logits_fp16', None)
+            ref['cases'].append(case)
+    return ref
+
+
+def fp16_weights(gpt):
+    g = GPT(gpt.cfg['vocab'], d=gpt.cfg['d'], layers=gpt.cfg['layers'], heads=gpt.cfg['heads'], ctx=gpt.cfg['ctx'])
+    g.load_state_dict({k: half(v) for k, v in gpt.state_dict().items()})
+    return g.eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders
+
+
+def gpt2_config(vocab, extra=None):
+    c = {'architectures': ['GPT2LMHeadModel'], 'model_type': 'gpt2', 'vocab_size': vocab, 'n_positions': ARCH['ctx'],
+         'n_ctx': ARCH['ctx'], 'n_embd': ARCH['d'], 'n_layer': ARCH['layers'], 'n_head': ARCH['heads'],
+         'activation_function': 'gelu_new', 'layer_norm_epsilon': 1e-5, 'tie_word_embeddings': True,
+         'bos_token_id': EOS, 'eos_token_id': EOS}
+    c.update(extra or {})
+    return c
+
+
+def fresh(name):
+    folder = os.path.join(OUT, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(os.path.join(folder, 'onnx'))
+    return folder
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    tok = bundled_tokenizer()
+    vocab = tok['model']['vocab']
+    # Prompt ids: the bundled test fixture's encodings (test/fixtures/tokenizer.json) of the same texts.
+    with open(os.path.join(ROOT, 'test', 'fixtures', 'tokenizer.json'), encoding='utf-8') as fh:
+        cases = {c['text']: c['ids'] for c in json.load(fh)['cases']}
+    prompts = [cases[p] for p in PROMPTS]
+    assert all(max(p) < len(vocab) for p in prompts)
+
+    # gpt2-lm: fp32 + fp16
+    folder = fresh('gpt2-lm')
+    g = make_gpt(4096, 1)
+    export_lm(g, os.path.join(folder, 'onnx', 'model.onnx'), 4096)
+    to_fp16_interface(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_fp16.onnx'))
+    write_json(os.path.join(folder, 'config.json'), gpt2_config(4096))
+    write_json(os.path.join(folder, 'generation_config.json'), {'bos_token_id': EOS, 'eos_token_id': EOS})
+    write_tok(folder, tok)
+    write_json(os.path.join(folder, 'tokenizer_config.json'), gpt2_tokenizer_config())
+    write_json(os.path.join(folder, 'reference.json'), lm_reference(g, prompts, fp16_weights(g)))
+
+    # gpt2-lm-external: the same fp32 graph, weights in model.onnx_data
+    ext = fresh('gpt2-lm-external')
+    save_external(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(ext, 'onnx'))
+    for f in ('config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'reference.json'):
+        shutil.copy(os.path.join(folder, f), os.path.join(ext, f))
+    ref = json.load(open(os.path.join(ext, 'reference.json')))
+    for c in ref['cases']:
+        c.pop('logits_fp16', None)
+        c.pop('greedy_fp16', None)
+    write_json(os.path.join(ext, 'reference.json'), ref)
+
+    # llama-style: BOS-adding tokenizer, padded vocabulary, generation_config EOS list
+    folder = fresh('llama-style')
+    g = make_gpt(4104, 2)
+    export_lm(g, os.path.join(folder, 'onnx', 'model.onnx'), 4104)
+    write_json(os.path.join(folder, 'config.json'), {
+        'architectures': ['LlamaForCausalLM'], 'model_type': 'llama', 'vocab_size': 4104, 'hidden_size': ARCH['d'],
+        'num_hidden_layers': ARCH['layers'], 'num_attention_heads': ARCH['heads'], 'num_key_value_heads': ARCH['heads'],
+        'head_dim': ARCH['d'] // ARCH['heads'], 'max_position_embeddings': ARCH['ctx'], 'bos_token_id': 4096,
+        'eos_token_id': EOS, 'tie_word_embeddings': True})
+    write_json(os.path.join(folder, 'generation_config.json'), {'bos_token_id': 4096, 'eos_token_id': [4097, EOS],
+                                                                'do_sample': True, 'temperature': 0.7, 'top_p': 0.8})
+    write_tok(folder, llama_tokenizer())
+    write_json(os.path.join(folder, 'tokenizer_config.json'), {
+        'tokenizer_class': 'PreTrainedTokenizerFast', 'model_max_length': ARCH['ctx'], 'bos_token': '<s>',
+        'eos_token': '<|im_end|>', 'add_bos_token': True, 'clean_up_tokenization_spaces': False})
+    write_json(os.path.join(folder, 'reference.json'), lm_reference(g, [[4096] + p for p in prompts]))
+
+    # gpt2-classifier: two labels, pad_token_id 0, HF pooling
+    folder = fresh('gpt2-classifier')
+    seed(3)
+    clf = GPT2Classifier(make_gpt(4096, 3), 2, 0).eval()
+    ids = torch.tensor([[5, 6, 7, 0, 0], [8, 9, 10, 11, 12]])
+    mask = (ids != 0).long()
+    torch.onnx.export(clf, (ids, mask), os.path.join(folder, 'onnx', 'model.onnx'),
+                      input_names=['input_ids', 'attention_mask'], output_names=['logits'], opset_version=17,
+                      do_constant_folding=False,
+                      dynamic_axes={'input_ids': {0: 'batch_size', 1: 'sequence_length'},
+                                    'attention_mask': {0: 'batch_size', 1: 'sequence_length'}, 'logits': {0: 'batch_size'}})
+    write_json(os.path.join(folder, 'config.json'), gpt2_config(4096, {
+        'architectures': ['GPT2ForSequenceClassification'], 'pad_token_id': 0,
+        'id2label': {'0': 'NEGATIVE', '1': 'POSITIVE'}, 'label2id': {'NEGATIVE': 0, 'POSITIVE': 1}}))
+    write_json(os.path.join(folder, 'generation_config.json'), {'bos_token_id': EOS, 'eos_token_id': EOS, 'pad_token_id': 0})
+    write_tok(folder, tok)
+    write_json(os.path.join(folder, 'tokenizer_config.json'), gpt2_tokenizer_config({'pad_token': '!'}))
+    text_ids = {c: cases[c] for c in cases}  # texts with known bundled-tokenizer ids
+    with torch.no_grad():
+        rows = [{'ids': v, 'logits': [f32(x) for x in clf(torch.tensor([v]), torch.ones(1, len(v), dtype=torch.long))[0]]}
+                for v in list(text_ids.values())[:4] if 0 not in v]
+    write_json(os.path.join(folder, 'reference.json'), {'labels': ['NEGATIVE', 'POSITIVE'], 'cases': rows})
+
+    # bert-classifier: own WordPiece tokenizer, token_type_ids, [CLS] pooling
+    folder = fresh('bert-classifier')
+    tj, bvocab = bert_tokenizer()
+    seed(4)
+    bert = Bert(len(bvocab)).eval()
+    ids = torch.tensor([[2, 40, 41, 3, 0], [2, 42, 43, 44, 3]])
+    torch.onnx.export(bert, (ids, (ids != 0).long(), torch.zeros_like(ids)), os.path.join(folder, 'onnx', 'model.onnx'),
+                      input_names=['input_ids', 'attention_mask', 'token_type_ids'], output_names=['logits'],
+                      opset_version=17, do_constant_folding=False,
+                      dynamic_axes={'input_ids': {0: 'batch_size', 1: 'sequence_length'},
+                                    'attention_mask': {0: 'batch_size', 1: 'sequence_length'},
+                                    'token_type_ids': {0: 'batch_size', 1: 'sequence_length'}, 'logits': {0: 'batch_size'}})
+    write_json(os.path.join(folder, 'config.json'), {
+        'architectures': ['BertForSequenceClassification'], 'model_type': 'bert', 'vocab_size': len(bvocab),
+        'hidden_size': 16, 'num_hidden_layers': 2, 'num_attention_heads': 2, 'intermediate_size': 32,
+        'max_position_embeddings': ARCH['ctx'], 'type_vocab_size': 2, 'pad_token_id': 0,
+        'id2label': {'0': 'NEGATIVE', '1': 'POSITIVE'}, 'label2id': {'NEGATIVE': 0, 'POSITIVE': 1}})
+    write_tok(folder, tj)
+    write_json(os.path.join(folder, 'tokenizer_config.json'), {
+        'tokenizer_class': 'BertTokenizer', 'do_lower_case': True, 'model_max_length': ARCH['ctx'], 'cls_token': '[CLS]',
+        'sep_token': '[SEP]', 'pad_token': '[PAD]', 'unk_token': '[UNK]', 'mask_token': '[MASK]'})
+    with torch.no_grad():
+        rows = []
+        for t in TEXTS:
+            v = wordpiece(bvocab, t)
+            x = torch.tensor([v])
+            rows.append({'text': t, 'ids': v, 'logits': [f32(y) for y in bert(x, torch.ones_like(x), torch.zeros_like(x))[0]]})
+    write_json(os.path.join(folder, 'reference.json'), {'labels': ['NEGATIVE', 'POSITIVE'], 'cases': rows})
+
+    for name in sorted(os.listdir(OUT)):
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(OUT, name)) for f in fs)
+        print(f'{name}: {size / 1e6:.2f} MB')
+        assert size < 1_000_000, name
+
+
+if __name__ == '__main__':
+    main()

@@ -88,3 +88,24 @@ describe('beam tree: tracing and labels', () => {
     expect(l.width).toBe(20 + 2 * 150 + 120);
   });
 });
+
+describe('beam tree: the same tokens returned from two groups', () => {
+  it('traces each result to its own group\'s hypothesis', () => {
+    // diverse beam, 2 groups of 1 beam: both groups end "." EOS (ids 13, 0) with different scores
+    const ev: StepEvent[] = [
+      { type: 'step', step: 0, rows: [row(0, 0, 13, -0.5, 0), row(1, 0, 13, -1.5, 1)] },
+      {
+        type: 'step', step: 1, rows: [row(0, 0, 7, -2, 0), row(1, 1, 8, -3, 1)],
+        hypotheses: [
+          { row: 0, group: 0, tokenIds: [13, 0], score: -0.82, kind: 'finished' },
+          { row: 1, group: 1, tokenIds: [13, 0], score: -1.82, kind: 'finished' },
+        ],
+      },
+    ];
+    const t = buildBeamTree(ev, 0.5);
+    expect(leafOf(t, [13, 0], { group: 0, score: -0.82 })).toBe('1:h0');
+    expect(leafOf(t, [13, 0], { group: 1, score: -1.82 })).toBe('1:h1');
+    expect([...pathOf(t, [13, 0], { group: 1, score: -1.82 })].sort()).toEqual(['0:1', '1:h1', 'p']);
+    expect(leafOf(t, [13, 0])).toBe('1:h0'); // no hint: the first finished one
+  });
+});

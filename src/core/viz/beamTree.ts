@@ -83,19 +83,31 @@ export function tokensTo(tree: BeamTree, id: string): number[] {
 
 /**
  * The node where a returned sequence ends: a node at step |tokens| − 1 whose path from the prompt
- * spells exactly these tokens, a finished hypothesis preferred over a running row (a sequence that
- * ended on EOS left the search as a hypothesis); null when the tree has no such path.
+ * spells exactly these tokens; null when the tree has no such path. Diverse beam search can return
+ * the same tokens from two groups (e.g. "." then EOS), so `hint` (the result's group and score)
+ * picks among several such nodes: same group first, then the closest score, then a finished
+ * hypothesis before a running row (a sequence that ended on EOS left the search as a hypothesis).
  */
-export function leafOf(tree: BeamTree, tokenIds: readonly number[]): string | null {
+export function leafOf(tree: BeamTree, tokenIds: readonly number[], hint: { readonly group?: number; readonly score?: number } = {}): string | null {
   if (tokenIds.length === 0) return null;
   const last = tokenIds.length - 1;
-  const cands = tree.nodes.filter((n) => n.step === last && n.tokenId === tokenIds[last] && n.kind !== 'prompt');
   const same = (id: string) => {
     const t = tokensTo(tree, id);
     return t.length === tokenIds.length && t.every((x, i) => x === tokenIds[i]);
   };
+  const cands = tree.nodes.filter((n) => n.step === last && n.tokenId === tokenIds[last] && n.kind !== 'prompt' && same(n.id));
   const rank = (k: TreeNode['kind']) => (k === 'finished' ? 0 : k === 'running' ? 1 : 2);
-  return [...cands].sort((a, b) => rank(a.kind) - rank(b.kind)).find((n) => same(n.id))?.id ?? null;
+  const key = (n: TreeNode): [number, number, number] => [
+    hint.group === undefined || n.group === hint.group ? 0 : 1,
+    hint.score === undefined ? 0 : Math.abs(n.score - hint.score),
+    rank(n.kind),
+  ];
+  cands.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka[0] - kb[0] || ka[1] - kb[1] || ka[2] - kb[2];
+  });
+  return cands[0]?.id ?? null;
 }
 
 /**
@@ -103,9 +115,9 @@ export function leafOf(tree: BeamTree, tokenIds: readonly number[]): string | nu
  * node down to the sequence's leaf (see leafOf). When no node spells the whole sequence (a trace cut
  * short), the longest prefix that does.
  */
-export function pathOf(tree: BeamTree, tokenIds: readonly number[]): Set<string> {
+export function pathOf(tree: BeamTree, tokenIds: readonly number[], hint: { readonly group?: number; readonly score?: number } = {}): Set<string> {
   for (let k = tokenIds.length; k > 0; k--) {
-    const leaf = leafOf(tree, tokenIds.slice(0, k));
+    const leaf = leafOf(tree, tokenIds.slice(0, k), k === tokenIds.length ? hint : { group: hint.group });
     if (leaf) return ancestors(tree, leaf);
   }
   return new Set(['p']);

@@ -168,6 +168,7 @@ describe('per-token scores', () => {
         // EOS is appended to a finished response by default (token-level scorers): its last token.
         expect(t.chosen.texts.join('')).toBe(pair.chosen + '<eos>');
         expect(t.chosen.values).toHaveLength(pair.chosen.length + 1);
+        expect(t.eosAppended).toEqual({ chosen: true, rejected: true });
         const sum = (v: number[]) => v.reduce((s, x) => s + x, 0);
         expect(sum(t.chosen.values)).toBeCloseTo(ranked.pairs[i]!.chosen, 4);
         expect(sum(t.rejected.values)).toBeCloseTo(ranked.pairs[i]!.rejected, 4);

@@ -11,7 +11,7 @@
  */
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
 import type { PreferencePair } from '../data/preferences.ts';
-import { preparePair, tokenizationOf, type ScorerKind, type ScorerModels, type TokenizationOptions } from './scorePairs.ts';
+import { finished, preparePair, tokenizationOf, type ScorerKind, type ScorerModels, type TokenizationOptions } from './scorePairs.ts';
 
 export interface ResponseTokens {
   readonly ids: number[];
@@ -31,6 +31,8 @@ export interface PairTokenScores {
   /** What a value means, for the legend. */
   readonly meaning: string;
   readonly truncated: boolean;
+  /** Whether EOS was appended to each response (a finished response, `appendEos` on): its last token. */
+  readonly eosAppended?: { readonly chosen: boolean; readonly rejected: boolean };
   readonly chosen: ResponseTokens;
   readonly rejected: ResponseTokens;
 }
@@ -68,7 +70,8 @@ const contextOf = (kind: ScorerKind, m: ScorerModels): number => {
 /** Scores one pair token by token; throws when the pair is skipped by the ranking rules (with the reason). */
 export async function scorePairTokens(pair: PreferencePair, kind: ScorerKind, m: ScorerModels, tok: Tokenizer, opts: TokenScoreOptions = {}): Promise<PairTokenScores> {
   const ctx = contextOf(kind, m);
-  const p = preparePair(pair, 0, tok, ctx, opts.transform, tokenizationOf(kind, tok, opts));
+  const tz = tokenizationOf(kind, tok, opts);
+  const p = preparePair(pair, 0, tok, ctx, opts.transform, tz);
   if ('skip' in p) throw new Error(`pair ${pair.id} is not scored: ${p.skip}`);
   const beta = opts.beta ?? 1;
   const rows = [p.chosen, p.rejected];
@@ -105,5 +108,6 @@ export async function scorePairTokens(pair: PreferencePair, kind: ScorerKind, m:
     values: values[i] as number[],
     total: (totals as number[])[i] as number,
   });
-  return { id: pair.id, kind, perToken: kind !== 'sequence', meaning: MEANING[kind], truncated: p.truncated, chosen: side(0), rejected: side(1) };
+  const eosAppended = { chosen: tz.appendEos && finished(pair, 'chosen'), rejected: tz.appendEos && finished(pair, 'rejected') };
+  return { id: pair.id, kind, perToken: kind !== 'sequence', meaning: MEANING[kind], truncated: p.truncated, eosAppended, chosen: side(0), rejected: side(1) };
 }

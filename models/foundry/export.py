@@ -127,9 +127,19 @@ def card(mid, role, params, body, ev, timings):
         'sentences, each followed by `<|endoftext|>`; every 20th address is held out.', '',
         '## Measured quality', '', '```json', json.dumps(ev, indent=1), '```', '',
         f'Foundry step times on the build machine (seconds, one CPU thread): `{json.dumps(timings)}`.', '',
+        *card_extra(mid),
         'Rebuild with `npm run models` (see `models/foundry/README.md`).', '',
     ]
     return '\n'.join(lines)
+
+
+def card_extra(mid):
+    """Card text measured outside the foundry (e.g. `npm run bench:lesson`), kept in models/foundry/cards/<id>.md."""
+    p = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cards', f'{mid}.md')
+    if not os.path.exists(p):
+        return []
+    with open(p, encoding='utf-8') as fh:
+        return [fh.read().strip(), '']
 
 
 def describe(mid, attr=None):

@@ -191,3 +191,47 @@ export function fnv1a64(parts: Iterable<string>): string {
 export class DeviceLostError extends Error {
   override name = 'DeviceLostError';
 }
+
+/** Which of a classifier's outputs is the reward: one label's logit, or `plus` − `minus`. */
+export interface RewardLabel {
+  readonly plus: number;
+  readonly minus?: number;
+  /** As the user wrote it, resolved to names ("POSITIVE", "POSITIVE-NEGATIVE"). */
+  readonly name: string;
+}
+
+/**
+ * Resolves a reward-label choice against a classifier's labels (config.json `id2label`, in index
+ * order): a label name ("POSITIVE"), an index ("1"), or a difference of two ("POSITIVE-NEGATIVE",
+ * "1-0"). Names are matched exactly first, then case-insensitively; a name that itself contains "-"
+ * wins over a split. With no choice, a one-output model's logit is the reward and a model with
+ * several labels is refused with the list. `flag` names the setting in messages (e.g. "--reward-label").
+ */
+export function resolveRewardLabel(id: string, labels: readonly string[], choice: string | undefined, flag = '--reward-label'): RewardLabel {
+  const list = labels.map((l, i) => `${i}: ${l}`).join(', ');
+  if (choice === undefined || choice.trim() === '') {
+    if (labels.length === 1) return { plus: 0, name: labels[0] as string };
+    const [a, b] = [labels[1] ?? '1', labels[0] ?? '0'];
+    throw new ModelFolderError(
+      `${id} is a classifier with ${labels.length} labels (${list}); choose the reward with ${flag} LABEL (that label's logit, e.g. ${flag} ${a}) or ${flag} A-B (a difference of two logits, e.g. ${flag} ${a}-${b})`,
+    );
+  }
+  const one = (s: string): number | undefined => {
+    const t = s.trim();
+    let i = labels.indexOf(t);
+    if (i < 0) i = labels.findIndex((l) => l.toLowerCase() === t.toLowerCase());
+    if (i < 0 && /^\d+$/.test(t) && Number(t) < labels.length) i = Number(t);
+    return i < 0 ? undefined : i;
+  };
+  const whole = one(choice);
+  if (whole !== undefined) return { plus: whole, name: labels[whole] as string };
+  for (let k = choice.indexOf('-'); k > 0; k = choice.indexOf('-', k + 1)) {
+    const p = one(choice.slice(0, k));
+    const m = one(choice.slice(k + 1));
+    if (p !== undefined && m !== undefined) {
+      if (p === m) throw new ModelFolderError(`${flag} ${choice}: a label minus itself is always 0; choose two different labels of ${id} (${list})`);
+      return { plus: p, minus: m, name: `${labels[p]}-${labels[m]}` };
+    }
+  }
+  throw new ModelFolderError(`${flag} ${choice}: ${id} has no such label; its labels are ${list} (a name, an index, or A-B for a difference)`);
+}

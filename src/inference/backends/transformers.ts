@@ -19,6 +19,8 @@ import {
   explainLoadError,
   fnv1a64,
   looksLikeHtml,
+  resolveRewardLabel,
+  type RewardLabel,
   type SessionIo,
 } from './modelErrors.ts';
 
@@ -352,34 +354,149 @@ export class TransformersLanguageModel implements LanguageModel {
   }
 }
 
+/** Right-pads rows to a common length; returns ids and the 0/1 mask, both [rows, length]. */
+export function rightPad(batch: readonly (readonly number[])[], pad: number): { ids: number[]; mask: Uint8Array; length: number } {
+  const length = Math.max(1, ...batch.map((r) => r.length));
+  const ids = new Array<number>(batch.length * length).fill(pad);
+  const mask = new Uint8Array(batch.length * length);
+  batch.forEach((row, b) => {
+    row.forEach((t, j) => {
+      ids[b * length + j] = t;
+      mask[b * length + j] = 1;
+    });
+  });
+  return { ids, mask, length };
+}
+
+interface ClassifierConfig extends ModelConfig {
+  pad_token_id?: number | null;
+  id2label?: Record<string, string>;
+  num_labels?: number;
+}
+
+/** A classifier's label names in output order (config.json id2label), or [] when the config names none. */
+function labelsOf(config: ClassifierConfig): string[] {
+  const m = config.id2label;
+  if (!m || typeof m !== 'object') return [];
+  return Object.keys(m)
+    .filter((k) => /^\d+$/.test(k))
+    .sort((x, y) => Number(x) - Number(y))
+    .map((k) => String(m[k]));
+}
+
+/**
+ * A sequence classifier used as a reward model (scalar head, or several labels with a chosen one).
+ *
+ * Rows are RIGHT-padded with config.json's `pad_token_id` (EOS only when the config has none), with
+ * the attention mask, `position_ids` 0..n-1 where the graph takes them and `token_type_ids` zeros
+ * where it takes those (BERT): a row's real tokens then sit at the positions they have when scored
+ * alone, and both pooling rules of Hugging Face classifiers — the first token ([CLS]) and the last
+ * token that is not `pad_token_id` (GPT-2, Llama) — read a real token. So a reward never depends on
+ * which other rows share the batch. The tokenizer's own special tokens (BERT's [CLS] … [SEP], a BOS)
+ * are added around each row where its rules add them and the row does not already have them.
+ */
 export class TransformersSequenceRewardModel implements SequenceRewardModel {
   readonly vocabSize: number;
   readonly contextLength: number;
-  private readonly pad: number;
+  /** Label names in output order (config.json id2label); [] when the config names none. */
+  readonly labels: readonly string[];
+  /** The pad id rows are right-padded with. */
+  readonly padTokenId: number;
+  private readonly inputs: readonly string[];
   constructor(
     readonly id: string,
     private readonly model: PreTrainedModel,
     readonly tokenizer: TransformersTokenizer,
     config: ModelConfig,
+    inputNames: readonly string[] = ['input_ids', 'attention_mask'],
   ) {
-    this.pad = eosIds(config, tokenizer.raw)[0] ?? 0;
+    const c = config as ClassifierConfig;
+    this.padTokenId = typeof c.pad_token_id === 'number' ? c.pad_token_id : (eosIds(config, tokenizer.raw)[0] ?? 0);
     this.vocabSize = config.vocab_size ?? tokenizer.vocabSize;
     this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
+    this.labels = labelsOf(c);
+    this.inputs = inputNames;
   }
 
-  async score(batch: readonly (readonly number[])[]): Promise<Float32Array> {
-    const { ids, mask, length } = leftPad(batch, this.pad);
-    const out = (await this.model.forward({
-      input_ids: int64(ids, [batch.length, length]),
-      attention_mask: int64(mask, [batch.length, length]),
-    })) as Record<string, Tensor>;
-    const logits = out.logits;
-    if (!logits) throw new Error(`${this.id}: the model has no "logits" output; a sequence reward model must output logits [batch, 1]`);
-    const dims = logits.dims as number[];
-    if (dims.length !== 2 || dims[1] !== 1) {
-      throw new Error(`${this.id}: expected logits of shape [batch, 1] from a sequence reward model, got [${dims.join(', ')}]`);
+  /** Adds the tokenizer's special tokens where missing and keeps the row within the context (cut from the left). */
+  private prepare(row: readonly number[]): number[] {
+    const { prefix, suffix } = this.tokenizer.specialTokens;
+    const starts = prefix.length > 0 && prefix.every((t, i) => row[i] === t);
+    const ends = suffix.length > 0 && row.length >= suffix.length && suffix.every((t, i) => row[row.length - suffix.length + i] === t);
+    let body = row.slice(starts ? prefix.length : 0, ends ? row.length - suffix.length : row.length);
+    const room = this.contextLength - prefix.length - suffix.length;
+    if (body.length > room) body = body.slice(body.length - Math.max(0, room));
+    return [...prefix, ...body, ...suffix];
+  }
+
+  /** All outputs of the classifier for each row: [rows × outputs] float32, and the number of outputs. */
+  async logits(batch: readonly (readonly number[])[]): Promise<{ data: Float32Array; outputs: number }> {
+    if (batch.length === 0) return { data: new Float32Array(0), outputs: Math.max(1, this.labels.length) };
+    const rows = batch.map((r) => this.prepare(r));
+    const { ids, mask, length } = rightPad(rows, this.padTokenId);
+    const dims = [rows.length, length];
+    const feeds: Feeds = { input_ids: int64(ids, dims), attention_mask: int64Mask(mask, dims) };
+    if (this.inputs.includes('position_ids')) {
+      const pos = new Array<number>(ids.length);
+      for (let b = 0; b < rows.length; b++) for (let j = 0; j < length; j++) pos[b * length + j] = j;
+      feeds.position_ids = int64(pos, dims);
     }
-    return toFloat32(logits, 0, logits.size, undefined, true);
+    if (this.inputs.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', new BigInt64Array(ids.length), dims);
+    const out = (await this.model.forward(feeds)) as Record<string, Tensor>;
+    const logits = out.logits;
+    if (!logits) throw new Error(`${this.id}: the model has no "logits" output; a sequence reward model must output logits [batch, labels]`);
+    const d = logits.dims as number[];
+    if (d.length !== 2 || d[0] !== rows.length) {
+      throw new Error(`${this.id}: expected logits of shape [batch, labels] from a sequence classifier, got [${d.join(', ')}]`);
+    }
+    return { data: toFloat32(logits, 0, logits.size, undefined, true), outputs: d[1] as number };
+  }
+
+  /** The reward of each row: the logit of a one-output model; a model with several labels needs `withLabel`. */
+  async score(batch: readonly (readonly number[])[]): Promise<Float32Array> {
+    const { data, outputs } = await this.logits(batch);
+    if (outputs !== 1) resolveRewardLabel(this.id, this.labelNames(outputs), undefined); // throws, naming the labels
+    return data;
+  }
+
+  /** Label names for `outputs` logits: config.json's, else LABEL_i (Hugging Face's default names). */
+  labelNames(outputs = Math.max(1, this.labels.length)): string[] {
+    if (this.labels.length === outputs) return [...this.labels];
+    if (outputs === 1) return ['reward'];
+    return Array.from({ length: outputs }, (_, i) => this.labels[i] ?? `LABEL_${i}`);
+  }
+
+  /**
+   * This model as the reward of a run: `label` picks a label's logit or a difference of two
+   * (resolveRewardLabel; none for a one-output model), and `policy`, when its tokenizer is not this
+   * model's, makes each row go through text (decoded with the policy's tokenizer, encoded with this
+   * one's), so best-of-N, rejection sampling, ARGS and ranking work across tokenizers. The result
+   * reports the policy's vocabulary size, as the strategies check.
+   */
+  forRun(o: { label?: string; policy?: Tokenizer; flag?: string } = {}): SequenceRewardModel & { readonly label: RewardLabel; readonly retokenizes: boolean } {
+    const names = this.labelNames();
+    const outputs = names.length;
+    const label = resolveRewardLabel(this.id, names, o.label, o.flag);
+    const retokenizes = !!o.policy && !sameTokenizer(o.policy, this.tokenizer);
+    const policy = o.policy;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      id: this.id,
+      label,
+      retokenizes,
+      vocabSize: retokenizes && policy ? policy.vocabSize : this.vocabSize,
+      contextLength: this.contextLength,
+      async score(batch) {
+        const rows = retokenizes && policy ? batch.map((r) => self.tokenizer.encode(policy.decode(r))) : batch;
+        const { data, outputs: n } = await self.logits(rows);
+        if (n !== outputs) throw new Error(`${self.id}: config.json names ${outputs} labels but the model outputs ${n} logits per row`);
+        const res = new Float32Array(rows.length);
+        for (let b = 0; b < rows.length; b++) res[b] = (data[b * n + label.plus] as number) - (label.minus === undefined ? 0 : (data[b * n + label.minus] as number));
+        return res;
+      },
+      dispose: () => this.dispose(),
+    };
   }
 
   async dispose(): Promise<void> {
@@ -387,31 +504,54 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   }
 }
 
+/** Whether two tokenizers map text to the same ids (digest when both have one, else vocabulary size and EOS). */
+function sameTokenizer(a: Tokenizer, b: Tokenizer): boolean {
+  const da = (a as { digest?: string }).digest;
+  const db = (b as { digest?: string }).digest;
+  if (typeof da === 'string' && typeof db === 'string') return da === db;
+  return a.vocabSize === b.vocabSize && a.eosTokenId === b.eosTokenId;
+}
+
 /**
  * The token the tokenizer's own rules put first when special tokens are added (its post-processor or
  * `add_bos_token`), found by encoding a probe text with and without them; undefined when it adds none.
  */
 function addedBos(raw: PreTrainedTokenizer): number | undefined {
+  const { prefix } = specialAround(raw);
+  return prefix.length > 0 ? prefix[0] : undefined;
+}
+
+/**
+ * The ids the tokenizer's own rules put before and after a text when special tokens are added
+ * (Hugging Face `add_special_tokens`: a BOS, BERT's [CLS] … [SEP]), found by encoding a probe text
+ * with and without them.
+ */
+function specialAround(raw: PreTrainedTokenizer): { prefix: number[]; suffix: number[] } {
   try {
     const plain = raw.encode('a', { add_special_tokens: false });
     const full = raw.encode('a', { add_special_tokens: true });
-    if (full.length > plain.length && full[0] !== plain[0]) return full[0];
+    for (let i = 0; i + plain.length <= full.length; i++) {
+      if (plain.every((t, j) => full[i + j] === t)) return { prefix: full.slice(0, i), suffix: full.slice(i + plain.length) };
+    }
   } catch {
     /* a tokenizer that cannot encode the probe adds nothing we can see */
   }
-  return undefined;
+  return { prefix: [], suffix: [] };
 }
 
 export class TransformersTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenId: number;
   readonly bosTokenId: number | undefined;
+  /** What the tokenizer's own rules add around a text (`add_special_tokens`): e.g. [BOS] / [], or [CLS] / [SEP]. */
+  readonly specialTokens: { readonly prefix: readonly number[]; readonly suffix: readonly number[] };
   private digestValue: string | null = null;
   constructor(readonly raw: PreTrainedTokenizer) {
     const vocab = raw.get_vocab() as Map<string, number> | Record<string, number>;
     const ids = vocab instanceof Map ? [...vocab.values()] : Object.values(vocab);
     this.vocabSize = ids.reduce((m, i) => Math.max(m, i + 1), 0);
     this.eosTokenId = (raw as unknown as { eos_token_id?: number }).eos_token_id ?? 0;
+    this.specialTokens = specialAround(raw);
     this.bosTokenId = addedBos(raw);
   }
   /**
@@ -522,5 +662,5 @@ export async function loadLanguageModel(id: string, opts: LoadOptions): Promise<
 /** Loads a scalar-head sequence reward model (logits [batch, 1]); refuses a causal LM. */
 export async function loadSequenceRewardModel(id: string, opts: LoadOptions): Promise<TransformersSequenceRewardModel> {
   const { model, tokenizer, config } = await loadParts(id, opts, AutoModel, checkSequenceRm);
-  return new TransformersSequenceRewardModel(id, model, tokenizer, config);
+  return new TransformersSequenceRewardModel(id, model, tokenizer, config, sessionIo(model).inputNames);
 }

@@ -23,6 +23,7 @@ const OPTIONS: Record<string, Kind> = {
   n: 'int', rso_beta: 'float', dataset: 'string', scorer: 'string', length_normalize: 'bool', limit: 'int', device: 'string',
   repeats: 'int', alpha: 'float', batch_size: 'int',
   chat_template: 'bool', token_scores: 'bool', append_eos: 'bool', add_bos: 'bool', ece_bins: 'int', // rank
+  dtype: 'string', reward_label: 'string', // models (nodeModels.ts configureModels)
 };
 
 export type Parsed = Record<string, string | number | boolean | string[]>;

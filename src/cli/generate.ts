@@ -2,7 +2,7 @@
 import { decode, guidanceBetas, type StrategyModels, type StrategySpec } from '../core/search/strategy.ts';
 import type { DecodeEvent, SequenceResult } from '../core/search/events.ts';
 import { generationConfig, parseArm, required, strategyOf, type Parsed } from './args.ts';
-import { assertSameTokenizer, bundledModels, lm, resolveModel, rm } from './nodeModels.ts';
+import { assertSameTokenizer, bundledModels, lm, resolveModel, rewardFor } from './nodeModels.ts';
 import { generateOutput, type GenerateOutput } from '../core/viz/export.ts';
 
 export type { GenerateOutput } from '../core/viz/export.ts';
@@ -30,8 +30,7 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     ...arms.map((a) => ({ id: a.id, flag: '--arm' })),
     ...(tunedId ? [{ id: tunedId, flag: '--tuned' }] : []),
     ...(refId ? [{ id: refId, flag: '--ref' }] : []),
-    ...(rmId ? [{ id: rmId, flag: '--reward-model' }] : []),
-  ]);
+  ]); // a reward model with another tokenizer scores re-tokenized text (rewardFor)
   const spec: StrategySpec = {
     strategy,
     config: generationConfig(p),
@@ -50,7 +49,7 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     arms: await Promise.all(arms.map((a) => lm(a.id))),
     tuned: tunedId ? await lm(tunedId) : undefined,
     ref: refId ? await lm(refId) : undefined,
-    rewardModel: rmId ? await rm(rmId) : undefined,
+    rewardModel: rmId ? await rewardFor(rmId, policy.tokenizer) : undefined,
     tunedBeta: trainingBeta(tunedId),
     tokenizerSize: policy.tokenizer.vocabSize,
   };

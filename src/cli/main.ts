@@ -45,7 +45,11 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
                      Node-only speed ratios (median of N rounds, default 7; T-token runs, default
                      64). \`npm run bench\` adds headless Chromium and writes bench/results.{json,md}
 
-Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.`;
+Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.
+  --dtype D          the ONNX variant to load (generate, rank): fp32 (default, onnx/model.onnx) | fp16 |
+                     q8 (model_quantized) | int8 | uint8 | q4 | q4f16 | bnb4 — onnx/model_<D>.onnx
+  --reward-label L   a classifier with several labels as the reward model: one label's logit
+                     (POSITIVE, or its index 1) or the difference of two (POSITIVE-NEGATIVE)`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -55,6 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return cmd ? 0 : 2;
     }
     const p = parseArgs(rest);
+    (await import('./nodeModels.ts')).configureModels(p);
     switch (cmd) {
       case 'generate': {
         const out = await generate(p);

@@ -16,6 +16,7 @@ import {
 } from '../inference/backends/transformers.ts';
 import { LAYOUT, ModelFolderError, REQUIRED_FILES, checkSameVocabulary, parseModelJson } from '../inference/backends/modelErrors.ts';
 import { UsageError } from './args.ts';
+import type { SequenceRewardModel, Tokenizer } from '../core/model/types.ts';
 
 export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
@@ -67,6 +68,8 @@ export function resolveModel(arg: string, flag: string): string {
   const folder = path.resolve(arg);
   if (existsSync(folder) && statSync(folder).isDirectory()) {
     for (const f of REQUIRED_FILES) {
+      // Any dtype variant will do for the ONNX file: --dtype picks one and checkDtype lists what is there.
+      if (f === 'onnx/model.onnx' && dtypesIn(folder).length > 0) continue;
       if (!existsSync(path.join(folder, f))) throw new UsageError(`${flag} ${arg}: the folder has no ${f}; ${LAYOUT}`);
     }
     for (const f of REQUIRED_FILES) if (f.endsWith('.json')) modelJson(folder, f, flag);
@@ -104,6 +107,56 @@ export function assertSameTokenizer(policy: string, others: { id: string; flag: 
   }
 }
 
+/**
+ * `--dtype`: the ONNX variant a folder ships, by the names transformers.js and the hub use
+ * (DEFAULT_DTYPE_SUFFIX_MAPPING): onnx/model{suffix}.onnx.
+ */
+export const DTYPE_FILES: Readonly<Record<string, string>> = {
+  fp32: 'model.onnx',
+  fp16: 'model_fp16.onnx',
+  q8: 'model_quantized.onnx',
+  int8: 'model_int8.onnx',
+  uint8: 'model_uint8.onnx',
+  q4: 'model_q4.onnx',
+  q4f16: 'model_q4f16.onnx',
+  bnb4: 'model_bnb4.onnx',
+};
+
+/** The dtype variants present in a model folder's onnx/ (e.g. "fp32 (model.onnx), fp16 (model_fp16.onnx)"). */
+export function dtypesIn(id: string): { dtype: string; file: string; bytes: number }[] {
+  const dir = path.join(folderOf(id), 'onnx');
+  const out: { dtype: string; file: string; bytes: number }[] = [];
+  for (const [dtype, file] of Object.entries(DTYPE_FILES)) {
+    const f = path.join(dir, file);
+    if (!existsSync(f)) continue;
+    let bytes = statSync(f).size;
+    for (const extra of [`${file}_data`, ...Array.from({ length: 8 }, (_, i) => `${file}_data_${i + 1}`)]) if (existsSync(path.join(dir, extra))) bytes += statSync(path.join(dir, extra)).size;
+    out.push({ dtype, file, bytes });
+  }
+  return out;
+}
+
+/** Run-wide model options from the command line (`--dtype`, `--reward-label`); set by main before a command runs. */
+const options: { dtype: string; rewardLabel?: string } = { dtype: 'fp32' };
+
+export function configureModels(p: { dtype?: unknown; reward_label?: unknown }): void {
+  const d = p.dtype === undefined ? 'fp32' : String(p.dtype);
+  if (!(d in DTYPE_FILES)) throw new UsageError(`--dtype must be one of ${Object.keys(DTYPE_FILES).join(', ')} (got "${d}"); it picks onnx/model.onnx, model_fp16.onnx, model_quantized.onnx (q8), model_q4.onnx …`);
+  options.dtype = d;
+  if (p.reward_label === undefined) delete options.rewardLabel;
+  else options.rewardLabel = String(p.reward_label);
+}
+
+/** Refuses a dtype whose file the folder lacks, listing the variants it has. */
+function checkDtype(id: string, flag?: string): void {
+  const file = DTYPE_FILES[options.dtype] as string;
+  if (existsSync(path.join(folderOf(id), 'onnx', file))) return;
+  const have = dtypesIn(id).map((v) => `${v.dtype} (onnx/${v.file})`);
+  throw new UsageError(
+    `${flag ? `${flag} ` : ''}${id}: --dtype ${options.dtype} needs onnx/${file}, which the folder lacks; it has ${have.length ? have.join(', ') : 'no ONNX file'}. Choose one of those with --dtype${options.dtype === 'fp32' ? ' (the default is fp32)' : ''}`,
+  );
+}
+
 /** A model folder that fails to load (not ONNX, wrong kind of graph…) is bad input: exit 2 with the message. */
 function asUsage<T>(p: Promise<T>, cache: Map<string, Promise<T>>, id: string): Promise<T> {
   return p.catch((e: unknown) => {
@@ -116,13 +169,41 @@ const lmCache = new Map<string, Promise<TransformersLanguageModel>>();
 const rmCache = new Map<string, Promise<TransformersSequenceRewardModel>>();
 
 export function lm(id: string): Promise<TransformersLanguageModel> {
-  let p = lmCache.get(id);
-  if (!p) lmCache.set(id, (p = asUsage(loadLanguageModel(id, { device: 'cpu', readText }), lmCache, id)));
+  const key = `${options.dtype}:${id}`;
+  let p = lmCache.get(key);
+  if (!p) {
+    checkDtype(id);
+    lmCache.set(key, (p = asUsage(loadLanguageModel(id, { device: 'cpu', dtype: options.dtype, readText }), lmCache, key)));
+  }
   return p;
 }
 
+/**
+ * A sequence reward model with the run's `--reward-label` (refused at load when the model has no
+ * such label, or when it has several labels and none was chosen).
+ */
 export function rm(id: string): Promise<TransformersSequenceRewardModel> {
-  let p = rmCache.get(id);
-  if (!p) rmCache.set(id, (p = asUsage(loadSequenceRewardModel(id, { device: 'cpu', readText }), rmCache, id)));
+  const key = `${options.dtype}:${options.rewardLabel ?? ''}:${id}`;
+  let p = rmCache.get(key);
+  if (!p) {
+    checkDtype(id, '--reward-model');
+    const load = loadSequenceRewardModel(id, { device: 'cpu', dtype: options.dtype, readText, ...(options.rewardLabel !== undefined ? { rewardLabel: options.rewardLabel } : {}) }).then((m) => {
+      if (m.needsLabel) {
+        void m.dispose();
+        throw new ModelFolderError(`--reward-model ${m.id}: it is a classifier with ${m.labels.length} labels (${m.labels.join(', ')}); choose the reward with --reward-label ${m.labels[1]} (that label's logit) or --reward-label ${m.labels[1]}-${m.labels[0]} (a difference of two)`);
+      }
+      return m;
+    });
+    rmCache.set(key, (p = asUsage(load, rmCache, key)));
+  }
   return p;
+}
+
+/**
+ * The reward model as a generation run uses it: with the run's label, and re-tokenizing through text
+ * when its tokenizer is not the policy's (best-of-N, rejection sampling and ARGS score text; token-level
+ * guidance still needs one tokenizer, assertSameTokenizer).
+ */
+export async function rewardFor(id: string, policy: Tokenizer): Promise<SequenceRewardModel> {
+  return (await rm(id)).forRun({ policy });
 }

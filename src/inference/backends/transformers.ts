@@ -30,6 +30,8 @@ export interface LoadOptions {
   device: Device;
   /** Passed to transformers.js; 'fp32' for the bundled models. */
   dtype?: string;
+  /** Sequence classifiers: which label is the reward (a name, an index, or "A-B"); see resolveRewardLabel. */
+  rewardLabel?: string;
   /**
    * Reads a model file as text, used only after a load failed on a JSON syntax error, to name the
    * file that is an HTML page. Default: `env.fetch` under `env.localModelPath` (the browser's
@@ -39,6 +41,14 @@ export interface LoadOptions {
 }
 
 type Feeds = Record<string, Tensor>;
+
+/** The fields of generation_config.json the adapter reads (the rest is passed on as `generationDefaults`). */
+export interface GenerationDefaults {
+  eos_token_id?: number | number[];
+  bos_token_id?: number;
+  pad_token_id?: number;
+  [key: string]: unknown;
+}
 
 interface ModelConfig {
   eos_token_id?: number | number[];
@@ -223,15 +233,25 @@ function logProbAt(x: Float32Array, off: number, V: number, token: number): numb
   return (x[off + token] as number) - logSumExpRange(x, off, V);
 }
 
-function eosIds(config: ModelConfig, tokenizer: PreTrainedTokenizer): number[] {
-  const e = config.eos_token_id;
-  if (Array.isArray(e)) return e;
-  if (typeof e === 'number') return [e];
+/**
+ * The ids that end generation, as Hugging Face's generate() takes them: generation_config.json's
+ * `eos_token_id` (a number or a list, e.g. Qwen2.5-Instruct [151645, 151643]) when the folder has
+ * one, else config.json's, else the tokenizer's EOS.
+ */
+function eosIds(config: ModelConfig, tokenizer: PreTrainedTokenizer, generation?: GenerationDefaults | null): number[] {
+  const ids = (e: unknown): number[] | null =>
+    Array.isArray(e) ? e.filter((x): x is number => Number.isInteger(x)) : Number.isInteger(e) ? [e as number] : null;
+  const g = ids(generation?.eos_token_id);
+  if (g && g.length) return g;
+  const c = ids(config.eos_token_id);
+  if (c && c.length) return c;
   const t = (tokenizer as unknown as { eos_token_id?: number }).eos_token_id;
   return typeof t === 'number' ? [t] : [];
 }
 
 export class TransformersLanguageModel implements LanguageModel {
+  /** generation_config.json as the folder has it (null when it has none): EOS list and sampling defaults. */
+  readonly generationDefaults: GenerationDefaults | null;
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   readonly contextLength: number;
@@ -243,7 +263,8 @@ export class TransformersLanguageModel implements LanguageModel {
     readonly tokenizer: TransformersTokenizer,
     config: ModelConfig,
   ) {
-    this.eosTokenIds = eosIds(config, tokenizer.raw);
+    this.generationDefaults = (model as unknown as { generation_config?: GenerationDefaults | null }).generation_config ?? null;
+    this.eosTokenIds = eosIds(config, tokenizer.raw, this.generationDefaults);
     this.pad = this.eosTokenIds[0] ?? 0;
     this.vocabSize = config.vocab_size ?? tokenizer.vocabSize;
     this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
@@ -402,6 +423,8 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   readonly labels: readonly string[];
   /** The pad id rows are right-padded with. */
   readonly padTokenId: number;
+  /** The reward chosen at load (LoadOptions.rewardLabel), resolved against the config's labels; null when none was given. */
+  readonly label: RewardLabel | null;
   private readonly inputs: readonly string[];
   constructor(
     readonly id: string,
@@ -409,6 +432,8 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
     readonly tokenizer: TransformersTokenizer,
     config: ModelConfig,
     inputNames: readonly string[] = ['input_ids', 'attention_mask'],
+    /** A label name, index or difference "A-B" (resolveRewardLabel); refused here when the model has no such label. */
+    private readonly rewardLabel?: string,
   ) {
     const c = config as ClassifierConfig;
     this.padTokenId = typeof c.pad_token_id === 'number' ? c.pad_token_id : (eosIds(config, tokenizer.raw)[0] ?? 0);
@@ -416,6 +441,12 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
     this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
     this.labels = labelsOf(c);
     this.inputs = inputNames;
+    this.label = rewardLabel === undefined ? null : resolveRewardLabel(id, this.labelNames(), rewardLabel);
+  }
+
+  /** True when the config names several labels and none was chosen: score() would refuse. */
+  get needsLabel(): boolean {
+    return this.label === null && this.labels.length > 1;
   }
 
   /** Adds the tokenizer's special tokens where missing and keeps the row within the context (cut from the left). */
@@ -452,11 +483,14 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
     return { data: toFloat32(logits, 0, logits.size, undefined, true), outputs: d[1] as number };
   }
 
-  /** The reward of each row: the logit of a one-output model; a model with several labels needs `withLabel`. */
+  /**
+   * The reward of each row: the logit of a one-output model, or the label chosen at load (a logit or a
+   * difference of two); a model with several labels and none chosen is refused, naming its labels.
+   */
   async score(batch: readonly (readonly number[])[]): Promise<Float32Array> {
     const { data, outputs } = await this.logits(batch);
-    if (outputs !== 1) resolveRewardLabel(this.id, this.labelNames(outputs), undefined); // throws, naming the labels
-    return data;
+    if (outputs === 1 && this.rewardLabel === undefined) return data;
+    return pickLabel(data, outputs, resolveRewardLabel(this.id, this.labelNames(outputs), this.rewardLabel));
   }
 
   /** Label names for `outputs` logits: config.json's, else LABEL_i (Hugging Face's default names). */
@@ -476,7 +510,7 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   forRun(o: { label?: string; policy?: Tokenizer; flag?: string } = {}): SequenceRewardModel & { readonly label: RewardLabel; readonly retokenizes: boolean } {
     const names = this.labelNames();
     const outputs = names.length;
-    const label = resolveRewardLabel(this.id, names, o.label, o.flag);
+    const label = resolveRewardLabel(this.id, names, o.label ?? this.rewardLabel, o.flag);
     const retokenizes = !!o.policy && !sameTokenizer(o.policy, this.tokenizer);
     const policy = o.policy;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -491,9 +525,7 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
         const rows = retokenizes && policy ? batch.map((r) => self.tokenizer.encode(policy.decode(r))) : batch;
         const { data, outputs: n } = await self.logits(rows);
         if (n !== outputs) throw new Error(`${self.id}: config.json names ${outputs} labels but the model outputs ${n} logits per row`);
-        const res = new Float32Array(rows.length);
-        for (let b = 0; b < rows.length; b++) res[b] = (data[b * n + label.plus] as number) - (label.minus === undefined ? 0 : (data[b * n + label.minus] as number));
-        return res;
+        return pickLabel(data, n, label);
       },
       dispose: () => this.dispose(),
     };
@@ -502,6 +534,15 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
+}
+
+/** Each row's reward from [rows × outputs] logits: one label's logit, or the difference of two. */
+function pickLabel(data: Float32Array, outputs: number, label: RewardLabel): Float32Array {
+  if (label.plus >= outputs || (label.minus ?? 0) >= outputs) throw new Error(`reward label ${label.name} is beyond the model's ${outputs} outputs`);
+  const rows = data.length / outputs;
+  const res = new Float32Array(rows);
+  for (let b = 0; b < rows; b++) res[b] = (data[b * outputs + label.plus] as number) - (label.minus === undefined ? 0 : (data[b * outputs + label.minus] as number));
+  return res;
 }
 
 /** Whether two tokenizers map text to the same ids (digest when both have one, else vocabulary size and EOS). */
@@ -662,5 +703,10 @@ export async function loadLanguageModel(id: string, opts: LoadOptions): Promise<
 /** Loads a scalar-head sequence reward model (logits [batch, 1]); refuses a causal LM. */
 export async function loadSequenceRewardModel(id: string, opts: LoadOptions): Promise<TransformersSequenceRewardModel> {
   const { model, tokenizer, config } = await loadParts(id, opts, AutoModel, checkSequenceRm);
-  return new TransformersSequenceRewardModel(id, model, tokenizer, config, sessionIo(model).inputNames);
+  try {
+    return new TransformersSequenceRewardModel(id, model, tokenizer, config, sessionIo(model).inputNames, opts.rewardLabel);
+  } catch (e) {
+    await model.dispose().catch(() => {});
+    throw e;
+  }
 }

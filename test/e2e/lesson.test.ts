@@ -81,6 +81,7 @@ describe('the lesson lands (WASM)', () => {
     const { page } = s;
     await page.getByTestId('preset').selectOption('');
     await page.getByTestId('strategy').selectOption('rejection');
+    await page.getByTestId('side-by').selectOption(''); // the lesson left 'side by side with the base' on: one run
     await page.getByTestId('max-new-tokens').fill('12');
     await page.getByTestId('generate').click();
     // (the status of the lesson run before is idle too: wait for this run's result)

@@ -53,7 +53,9 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     tunedBeta: trainingBeta(tunedId),
     tokenizerSize: policy.tokenizer.vocabSize,
   };
-  const ids = policy.tokenizer.encode(prompt);
+  // BOS where the tokenizer's own rules add one (HF add_special_tokens, as rank does); --add-bos false leaves it out.
+  const bos = p.add_bos === false ? undefined : policy.tokenizer.bosTokenId;
+  const ids = [...(bos !== undefined ? [bos] : []), ...policy.tokenizer.encode(prompt)];
   const t0 = performance.now();
   let done: readonly SequenceResult[] = [];
   const events: AsyncGenerator<DecodeEvent> = decode(spec, models, ids); // validates first

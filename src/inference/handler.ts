@@ -310,7 +310,7 @@ export class Handler {
       arms: await Promise.all((run.arms ?? []).map(async (id) => (await this.lm(id)).model)),
       tuned: await load(run.tuned),
       ref: await load(run.ref),
-      rewardModel: run.rewardModel ? await this.rm(run.rewardModel) : undefined,
+      rewardModel: run.rewardModel ? rewardForRun(await this.rm(run.rewardModel), run.rewardLabel, tokenizer) : undefined,
       tokenizerSize: tokenizer.vocabSize, // guided decoding masks ids a padded vocabulary adds
     };
     const tokOf = (m: unknown) => (m as { tokenizer?: { vocabSize: number; digest?: unknown } } | undefined)?.tokenizer;
@@ -321,7 +321,8 @@ export class Handler {
       ...(run.ref ? [{ id: run.ref, role: 'reference model', tok: await roleTok(run.ref) }] : []),
       ...(run.rewardModel ? [{ id: run.rewardModel, role: 'reward model', tok: tokOf(models.rewardModel), vocab: models.rewardModel?.vocabSize }] : []),
     ]);
-    const prompt = tokenizer.encode(run.prompt);
+    const bos = run.addBos === false ? undefined : tokenizer.bosTokenId; // as the CLI: BOS where the tokenizer adds one
+    const prompt = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(run.prompt)];
     const ctrl = new AbortController();
     this.running.set(req.id, ctrl);
     try {
@@ -382,7 +383,7 @@ export class Handler {
       for (const r of required) if (!need[r]) throw new Error(`The ${job.scorer} scorer needs a ${r} model.`);
       const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
       const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
-      const rewardModel = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
+      const rewardModel = job.rewardModel ? rewardForRun(await this.rm(job.rewardModel), job.rewardLabel) : undefined;
       const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
       if (!tokenizer) throw new Error('No model with a tokenizer was given.');
       const first = ([[job.policy, policy], [job.tuned, tuned], [job.arm, arm]] as const).find(([, m]) => m) as readonly [string, LoadedLm] | undefined;
@@ -414,7 +415,7 @@ export class Handler {
     const job = req.job;
     const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
     const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
-    const rewardModel = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
+    const rewardModel = job.rewardModel ? rewardForRun(await this.rm(job.rewardModel), job.rewardLabel) : undefined;
     const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
     if (!tokenizer) throw new Error('No model with a tokenizer was given.');
     const transform = chatTransform(job, tokenizer, job.policy ?? job.tuned ?? job.arm ?? job.rewardModel ?? 'the model');
@@ -441,4 +442,14 @@ export class Handler {
     const value: ProbeResult = { greedy: ids, selectRows: Array.from(rows), selectTop: logits.map((l) => topK(l, 5)), cacheGpuBuffers };
     this.post({ id: req.id, type: 'result', value });
   }
+}
+
+/**
+ * A reward model as one run uses it (backends/transformers.ts `forRun`, duck-typed so test backends
+ * pass through): the run's label of a classifier with several labels, and, given the policy's
+ * tokenizer, re-tokenized text when the reward model's tokenizer differs (best-of-N, rejection, ARGS).
+ */
+function rewardForRun(rm: SequenceRewardModel, label?: string, policy?: Tokenizer): SequenceRewardModel {
+  const f = (rm as { forRun?: (o: { label?: string; policy?: Tokenizer }) => SequenceRewardModel }).forRun;
+  return typeof f === 'function' ? f.call(rm, { ...(label !== undefined ? { label } : {}), ...(policy ? { policy } : {}) }) : rm;
 }

@@ -138,6 +138,8 @@ export interface RankJob {
   readonly ref?: string;
   readonly arm?: string;
   readonly rewardModel?: string;
+  /** A classifier with several labels as the reward: a label (name or index) or "A-B" (the CLI's --reward-label). */
+  readonly rewardLabel?: string;
   /** DPO's β: the implicit reward is β·(log π_tuned − log π_ref); also R*'s β. */
   readonly beta: number;
   /** Where β came from (the tuned model's training β, the user, the default 1), shown with the result. */
@@ -186,6 +188,10 @@ export interface GenerateRun {
   readonly tuned?: string;
   readonly ref?: string;
   readonly rewardModel?: string;
+  /** A classifier with several labels as the reward: a label (name or index) or "A-B" (the CLI's --reward-label). */
+  readonly rewardLabel?: string;
+  /** Prepend the BOS the policy's tokenizer adds (HF add_special_tokens). @default true */
+  readonly addBos?: boolean;
 }
 
 /** A decode event plus the text of each chosen token (decoded in the worker). */

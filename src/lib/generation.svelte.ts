@@ -66,6 +66,8 @@ export class GenerationState {
   sideSamples = $state(0);
   private runId: number | null = null;
   private stopped = false;
+  /** Counts runs started, so a side-by-side run replaced by a newer run leaves the state alone. */
+  private generation = 0;
 
   constructor(private readonly client: InferenceClient) {
     client.onRestart = (message) => {
@@ -107,6 +109,7 @@ export class GenerationState {
 
   async generate(run: GenerateRun): Promise<void> {
     if (this.runId !== null) await this.stop();
+    this.generation++;
     this.mode = 'single';
     this.sides = [];
     this.progress = '';
@@ -169,6 +172,7 @@ export class GenerationState {
       this.fail(new Error(`samples per side must be an integer from 1 to 64 (got ${samples})`));
       return;
     }
+    const mine = ++this.generation;
     this.mode = 'sides';
     this.sideSamples = samples;
     this.sides = sides.map((s) => ({ ...s, samples: [] }));
@@ -192,7 +196,7 @@ export class GenerationState {
       let steps = 0;
       outer: for (let i = 0; i < samples; i++) {
         for (let k = 0; k < sides.length; k++) {
-          if (this.stopped) break outer;
+          if (this.stopped || this.generation !== mine) break outer;
           const side = sides[k] as Side;
           const seed = (side.run.spec.config.seed ?? 0) + i;
           const run: GenerateRun = { ...side.run, spec: { ...side.run.spec, config: { ...side.run.spec.config, seed } } };
@@ -209,17 +213,20 @@ export class GenerationState {
           this.runId = handle.id;
           await handle.done;
           const got = done as ShownSequence | null;
+          if (this.generation !== mine) return; // a newer run took over the view
           if (!got || got.result.finishReason === 'aborted') continue;
           const sample: SideSample = { seed, text: got.text, result: got.result, positivity: positivity(got.text), conciseness: conciseness(got.text), hack: findRewardHack(got.text) };
           this.sides = this.sides.map((s, j) => (j === k ? { ...s, samples: [...s.samples, sample] } : s));
         }
       }
+      if (this.generation !== mine) return;
       this.elapsedMs = performance.now() - t0;
       this.finishReason = this.stopped ? 'aborted' : 'done';
       this.progress = '';
       this.runId = null;
       this.status = 'idle';
     } catch (e) {
+      if (this.generation !== mine) return;
       this.runId = null;
       this.fail(e);
     }

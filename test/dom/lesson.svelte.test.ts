@@ -96,6 +96,9 @@ describe('side-by-side run', () => {
         h.done = new Promise((r) => setTimeout(r, 0));
         return h;
       },
+      async cancel() {
+        return true;
+      },
     };
     return { client: client as unknown as InferenceClient, runs };
   }
@@ -114,6 +117,22 @@ describe('side-by-side run', () => {
     // ' good' × 3 and × 4 repeat a rewarded word three or more times: flagged
     expect(gen.sides[1]!.samples.map((x) => x.hack?.word ?? null)).toEqual([null, 'good', 'good']);
     expect(gen.sides[0]!.samples.every((x) => x.positivity === 0 && x.hack === null)).toBe(true);
+  });
+
+  it('a run started meanwhile takes over: the side-by-side run stops and leaves its state alone', async () => {
+    const { client, runs } = fakeClient();
+    const gen = new GenerationState(client);
+    const f = new RunForm();
+    f.applyPreset('Positivity steering with GenARM');
+    const sides = gen.generateSides(f.sides()!, 4);
+    await new Promise((r) => setTimeout(r, 0));
+    const single = gen.generate({ ...f.toRun(), spec: { ...f.toRun().spec, config: { ...f.toRun().spec.config, seed: 42 } } });
+    await Promise.all([sides, single]);
+    expect(gen.mode).toBe('single');
+    expect(gen.status).toBe('idle');
+    expect(gen.finishReason).toBe('length'); // the single run's, not the side-by-side 'done'/'aborted'
+    expect(runs.filter((r) => r.spec.config.seed === 42)).toHaveLength(1);
+    expect(runs.length).toBeLessThan(1 + 2 * 4); // the side-by-side run did not go on
   });
 
   it('refuses a bad number of samples with a message naming it', async () => {

@@ -51,7 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'hub')
 BUNDLED_TOKENIZER = os.path.join(ROOT, 'models', 'tiny-base', 'tokenizer.json')
 EOS = 4095
-ARCH = dict(d=16, layers=2, heads=2, ctx=64)
+ARCH = dict(d=12, layers=2, heads=2, ctx=64)
 PROMPTS = ['The state of the Union is', 'We must never forget that']
 TEXTS = ['This is good.', 'A bad day, a very bad and terrible day for all of us.', 'Peace', 'We will win the war on debt and fear!']
 
@@ -129,6 +129,55 @@ def to_fp16_interface(src, dst):
     del g.value_info[:]
     onnx.checker.check_model(m)
     onnx.save(m, dst)
+
+
+def to_q8_dynamic(src, dst):
+    """fp32 graph -> model_quantized.onnx as onnxruntime's quantize_dynamic writes it: every MatMul with
+    a weight initializer becomes DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q int8 symmetric,
+    per tensor) -> Cast -> Mul(x_scale * w_scale). Other ops stay float32."""
+    m = onnx.load(src)
+    g = m.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type == TensorProto.FLOAT}
+    # torch exports nn.Linear / a tied head as MatMul(x, Transpose(W)): weights by the name MatMul reads.
+    weights = {k: v for k, v in inits.items() if v.ndim == 2}
+    for n in g.node:
+        if n.op_type == 'Transpose' and n.input[0] in inits and inits[n.input[0]].ndim == 2:
+            weights[n.output[0]] = inits[n.input[0]].T
+    nodes, k = [], 0
+    for n in g.node:
+        W = weights.get(n.input[1]) if n.op_type == 'MatMul' and len(n.input) == 2 else None
+        if W is None:
+            nodes.append(n)
+            continue
+        k += 1
+        W = np.ascontiguousarray(W)
+        scale = np.float32(max(float(np.abs(W).max()), 1e-8) / 127.0)
+        Wq = np.clip(np.round(W / scale), -127, 127).astype(np.int8)
+        p = f'q8_{k}'
+        g.initializer.extend([numpy_helper.from_array(Wq, p + '_W'), numpy_helper.from_array(np.array(scale, np.float32), p + '_Ws'),
+                              numpy_helper.from_array(np.array(0, np.int8), p + '_Wzp')])
+        x, y = n.input[0], n.output[0]
+        nodes += [helper.make_node('DynamicQuantizeLinear', [x], [p + '_xq', p + '_xs', p + '_xzp']),
+                  helper.make_node('MatMulInteger', [p + '_xq', p + '_W', p + '_xzp', p + '_Wzp'], [p + '_i32']),
+                  helper.make_node('Cast', [p + '_i32'], [p + '_f'], to=TensorProto.FLOAT),
+                  helper.make_node('Mul', [p + '_xs', p + '_Ws'], [p + '_s']),
+                  helper.make_node('Mul', [p + '_f', p + '_s'], [y])]
+    outputs = {o.name for o in g.output}
+    while True:  # drop nodes whose outputs nothing reads any more (the weights' Transposes)
+        used = {i for n in nodes for i in n.input} | outputs
+        kept = [n for n in nodes if any(o in used for o in n.output)]
+        if len(kept) == len(nodes):
+            break
+        nodes = kept
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+    return k
 
 
 def save_external(src, dst_dir):
@@ -410,6 +459,7 @@ def main():
     g = make_gpt(4096, 1)
     export_lm(g, os.path.join(folder, 'onnx', 'model.onnx'), 4096)
     to_fp16_interface(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_fp16.onnx'))
+    to_q8_dynamic(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_quantized.onnx'))
     write_json(os.path.join(folder, 'config.json'), gpt2_config(4096))
     write_json(os.path.join(folder, 'generation_config.json'), {'bos_token_id': EOS, 'eos_token_id': EOS})
     write_tok(folder, tok)

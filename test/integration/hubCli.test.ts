@@ -36,7 +36,7 @@ describe('--dtype', () => {
 
   it('a missing variant is refused, listing the variants the folder has; an unknown dtype is refused', async () => {
     await expect(gen('--policy', HUB + 'gpt2-lm', '--dtype', 'q4', '--prompt', PROMPT)).rejects.toThrow(
-      /--dtype q4 needs onnx\/model_q4\.onnx, which the folder lacks; it has fp32 \(onnx\/model\.onnx\), fp16 \(onnx\/model_fp16\.onnx\)/,
+      /--dtype q4 needs onnx\/model_q4\.onnx, which the folder lacks; it has fp32 \(onnx\/model\.onnx\), fp16 \(onnx\/model_fp16\.onnx\), q8 \(onnx\/model_quantized\.onnx\)\./,
     );
     expect(() => parsed(['--dtype', 'fp8'])).toThrow(UsageError);
     expect(() => parsed(['--dtype', 'fp8'])).toThrow(/--dtype must be one of fp32, fp16, q8/);

@@ -96,3 +96,31 @@ describe('external data (onnx/model.onnx + onnx/model.onnx_data, no use_external
     }
   });
 });
+
+describe('gpt2-lm q8 (model_quantized.onnx: dynamic int8 MatMulInteger, as quantize_dynamic writes it)', () => {
+  it('loads by dtype q8; first-step log-probs within 0.1 of fp32 PyTorch (8-bit weights and activations)', async () => {
+    const lm = await loadLanguageModel(HUB + 'gpt2-lm', { device: 'cpu', dtype: 'q8' });
+    try {
+      const c = ref.cases[0] as Case;
+      const { logits, cache } = await lm.prefill([c.ids]);
+      cache.dispose();
+      const row = logits[0] as Float32Array;
+      const lse = (x: ArrayLike<number>) => {
+        let m = -Infinity;
+        for (let i = 0; i < x.length; i++) m = Math.max(m, x[i] as number);
+        let s = 0;
+        for (let i = 0; i < x.length; i++) s += Math.exp((x[i] as number) - m);
+        return m + Math.log(s);
+      };
+      const [a, b] = [lse(row), lse(c.logits as number[])];
+      const lp = Array.from(row, (v) => v - a);
+      const want = (c.logits as number[]).map((v) => v - b);
+      const d = maxAbsDiff(lp, want);
+      expect(d).toBeGreaterThan(0); // really quantized: not the fp32 graph under another name
+      expect(d).toBeLessThan(0.1);
+      expect((await greedyIds(lm, c.ids, 4)).length).toBe(4);
+    } finally {
+      await lm.dispose();
+    }
+  });
+});

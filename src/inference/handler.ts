@@ -383,8 +383,10 @@ export class Handler {
       for (const r of required) if (!need[r]) throw new Error(`The ${job.scorer} scorer needs a ${r} model.`);
       const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
       const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
-      const rewardModel = job.rewardModel ? rewardForRun(await this.rm(job.rewardModel), job.rewardLabel) : undefined;
-      const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
+      const rmBase = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
+      const rewardModel = rmBase ? rewardForRun(rmBase, job.rewardLabel) : undefined;
+      // A sequence reward model alone brings its own tokenizer (loading a classifier as a causal LM fails).
+      const tokenizer = (policy ?? tuned ?? arm)?.tokenizer ?? (rmBase as { tokenizer?: Tokenizer } | undefined)?.tokenizer ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined)?.tokenizer;
       if (!tokenizer) throw new Error('No model with a tokenizer was given.');
       const first = ([[job.policy, policy], [job.tuned, tuned], [job.arm, arm]] as const).find(([, m]) => m) as readonly [string, LoadedLm] | undefined;
       const roles = [['tuned model', job.tuned, tuned], ['reference model', job.ref, ref], ['ARM', job.arm, arm]] as const;
@@ -415,8 +417,9 @@ export class Handler {
     const job = req.job;
     const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
     const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
-    const rewardModel = job.rewardModel ? rewardForRun(await this.rm(job.rewardModel), job.rewardLabel) : undefined;
-    const tokenizer = (policy ?? tuned ?? arm ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined))?.tokenizer;
+    const rmBase = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
+    const rewardModel = rmBase ? rewardForRun(rmBase, job.rewardLabel) : undefined;
+    const tokenizer = (policy ?? tuned ?? arm)?.tokenizer ?? (rmBase as { tokenizer?: Tokenizer } | undefined)?.tokenizer ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined)?.tokenizer;
     if (!tokenizer) throw new Error('No model with a tokenizer was given.');
     const transform = chatTransform(job, tokenizer, job.policy ?? job.tuned ?? job.arm ?? job.rewardModel ?? 'the model');
     const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };

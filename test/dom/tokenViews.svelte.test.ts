@@ -5,7 +5,7 @@
  * (BeamTree.svelte) shows special tokens in a short form and the full token in its details panel,
  * with no native tooltips.
  */
-import { flushSync, mount, unmount } from 'svelte';
+import { flushSync, mount, unmount, type Component, type ComponentProps } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import TokenStream from '../../src/lib/TokenStream.svelte';
 import BeamTree from '../../src/lib/BeamTree.svelte';
@@ -22,10 +22,11 @@ afterEach(() => {
   for (const m of mounted.splice(0)) unmount(m);
   document.body.innerHTML = '';
 });
-function render<P extends Record<string, unknown>>(C: Parameters<typeof mount>[0], props: P): HTMLElement {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function render<C extends Component<any>>(C: C, props: ComponentProps<C>): HTMLElement {
   const target = document.createElement('div');
   document.body.append(target);
-  mounted.push(mount(C as never, { target, props } as never));
+  mounted.push(mount(C, { target, props }));
   flushSync();
   return target;
 }

@@ -36,6 +36,8 @@ export class RunForm {
   temperature = $state(1);
   topK = $state(50);
   topP = $state(1);
+  /** Hugging Face repetition_penalty (1 = off); every strategy but ARGS applies it. */
+  repetitionPenalty = $state(1);
   seed = $state(0);
   numBeams = $state(4);
   numBeamGroups = $state(2);
@@ -169,6 +171,7 @@ export class RunForm {
       seed: this.seed,
       ...(s === 'genarm' || s === 'implicit' || s === 'args' ? { do_sample: this.doSample } : {}),
       ...(this.samples ? { temperature: this.temperature, top_k: this.topK, top_p: this.topP } : {}),
+      ...(this.repetitionPenalty !== 1 && s !== 'args' ? { repetition_penalty: this.repetitionPenalty } : {}),
       ...(s === 'beam' || s === 'diverse_beam' ? { num_beams: this.numBeams, length_penalty: this.lengthPenalty } : {}),
       ...(s === 'diverse_beam' ? { num_beam_groups: this.numBeamGroups, diversity_penalty: this.diversityPenalty } : {}),
       ...(s !== 'greedy' && s !== 'args' && s !== 'best_of_n' && s !== 'genarm' && s !== 'implicit' ? { num_return_sequences: this.numReturnSequences } : {}),
@@ -196,7 +199,7 @@ export class RunForm {
   }
 }
 
-type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset';
+type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty';
 
 /** URL parameter ↔ form field. */
 const URL_FIELDS: readonly (readonly [string, Field])[] = [
@@ -205,7 +208,7 @@ const URL_FIELDS: readonly (readonly [string, Field])[] = [
   ['num_beam_groups', 'numBeamGroups'], ['diversity_penalty', 'diversityPenalty'], ['length_penalty', 'lengthPenalty'],
   ['num_return_sequences', 'numReturnSequences'], ['beta', 'beta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
   ['tuned', 'tuned'], ['ref', 'ref'], ['reward_model', 'rewardModel'], ['n', 'n'], ['args_k', 'argsK'], ['args_weight', 'argsWeight'], ['rso_beta', 'rsoBeta'],
-  ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'],
+  ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'], ['repetition_penalty', 'repetitionPenalty'],
 ];
 
 /** Field labels, as the form shows them (for "which fields a preset changed"). */
@@ -213,7 +216,7 @@ const FIELD_LABEL: Partial<Record<Field, string>> = {
   policy: 'policy', prompt: 'prompt', strategy: 'strategy', maxNewTokens: 'max_new_tokens', doSample: 'do_sample', temperature: 'temperature',
   topK: 'top_k', topP: 'top_p', seed: 'seed', numBeams: 'num_beams', numBeamGroups: 'num_beam_groups', diversityPenalty: 'diversity_penalty',
   lengthPenalty: 'length_penalty', numReturnSequences: 'num_return_sequences', beta: 'β', armPositive: 'weight: tiny-arm-positive',
-  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side-by-side comparison', sideSamples: 'samples per side',
+  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side-by-side comparison', sideSamples: 'samples per side', repetitionPenalty: 'repetition_penalty',
 };
 
 function show(v: unknown): string {
@@ -260,6 +263,7 @@ function flagshipFields(): Preset['fields'] {
     temperature: FLAGSHIP.temperature,
     topK: FLAGSHIP.top_k,
     topP: FLAGSHIP.top_p,
+    repetitionPenalty: FLAGSHIP.repetition_penalty,
     maxNewTokens: FLAGSHIP.max_new_tokens,
     seed: FLAGSHIP.seed,
     sideBy: 'base',
@@ -291,16 +295,16 @@ export const PRESETS: readonly Preset[] = [
   preset(
     'Best-of-N vs GenARM',
     'Best-of-8 (8 samples, the reward model picks one) beside GenARM guidance, same prompt and seeds: two ways to get more positive text, at 8× and at 2× the model calls.',
-    { strategy: 'best_of_n', n: 8, rewardModel: 'tiny-rm-positive', temperature: 1, topK: 50, topP: 1, maxNewTokens: 30, armPositive: 1, armConcise: 0, beta: 0.5, sideBy: 'genarm', sideSamples: FLAGSHIP.samples },
+    { strategy: 'best_of_n', n: 8, rewardModel: 'tiny-rm-positive', temperature: 1, topK: 50, topP: 1, repetitionPenalty: FLAGSHIP.repetition_penalty, maxNewTokens: 30, armPositive: 1, armConcise: 0, beta: 0.5, sideBy: 'genarm', sideSamples: FLAGSHIP.samples },
   ),
   preset(
     'Multi-objective trade-off',
     'GenARM with a positive and a concise ARM beside the base: the guided side should be both more positive and shorter (oracle positivity and conciseness per sample); the Trade-offs view sweeps the weights.',
-    { strategy: 'genarm', armPositive: 1, armConcise: 1, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, maxNewTokens: 30, sideBy: 'base', sideSamples: FLAGSHIP.samples },
+    { strategy: 'genarm', armPositive: 1, armConcise: 1, beta: 0.5, doSample: true, temperature: 1, topK: 0, topP: 1, repetitionPenalty: FLAGSHIP.repetition_penalty, maxNewTokens: 30, sideBy: 'base', sideSamples: FLAGSHIP.samples },
   ),
   preset(
     'Diverse beams',
     'Diverse beam search, 4 beams in 2 groups: the 4 returned beams and the beam tree, where each group pays a penalty for the tokens the earlier group chose.',
-    { strategy: 'diverse_beam', numBeams: 4, numBeamGroups: 2, diversityPenalty: 2, numReturnSequences: 4, maxNewTokens: 20, sideBy: '' },
+    { strategy: 'diverse_beam', numBeams: 4, numBeamGroups: 2, diversityPenalty: 2, numReturnSequences: 4, maxNewTokens: 20, repetitionPenalty: 1, sideBy: '' },
   ),
 ];

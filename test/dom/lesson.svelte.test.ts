@@ -23,7 +23,7 @@ describe('presets', () => {
     for (const r of [base!.run, guided!.run]) {
       expect(r.prompt).toBe(FLAGSHIP.prompt);
       expect(r.policy).toBe(FLAGSHIP.policy);
-      expect(r.spec.config).toMatchObject({ seed: FLAGSHIP.seed, max_new_tokens: FLAGSHIP.max_new_tokens, temperature: FLAGSHIP.temperature, top_k: FLAGSHIP.top_k, top_p: FLAGSHIP.top_p });
+      expect(r.spec.config).toMatchObject({ seed: FLAGSHIP.seed, max_new_tokens: FLAGSHIP.max_new_tokens, temperature: FLAGSHIP.temperature, top_k: FLAGSHIP.top_k, top_p: FLAGSHIP.top_p, repetition_penalty: FLAGSHIP.repetition_penalty });
     }
     expect(base!.run.spec.strategy).toBe('sample');
     expect(base!.run.arms).toEqual([]);

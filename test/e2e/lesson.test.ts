@@ -67,7 +67,7 @@ describe('the lesson lands (WASM)', () => {
     const policy = await loadLanguageModel(FLAGSHIP.policy, { device: 'cpu' });
     const arm = await loadLanguageModel(FLAGSHIP.arm, { device: 'cpu' });
     const prompt = policy.tokenizer.encode(FLAGSHIP.prompt);
-    const config = { max_new_tokens: FLAGSHIP.max_new_tokens, seed: FLAGSHIP.seed, temperature: FLAGSHIP.temperature, top_k: FLAGSHIP.top_k, top_p: FLAGSHIP.top_p };
+    const config = { max_new_tokens: FLAGSHIP.max_new_tokens, seed: FLAGSHIP.seed, temperature: FLAGSHIP.temperature, top_k: FLAGSHIP.top_k, top_p: FLAGSHIP.top_p, repetition_penalty: FLAGSHIP.repetition_penalty };
     const first = async (spec: Parameters<typeof decode>[0], arms: (typeof arm)[]) => {
       for await (const e of decode(spec, { policy, arms }, prompt)) if (e.type === 'done') return [...(e.sequences[0]?.tokenIds ?? [])];
       return [];

@@ -97,8 +97,8 @@ export const GLOSSARY = {
   },
   implicit: {
     term: 'implicit reward',
-    text: 'A DPO-tuned model and its reference define a reward without a reward model: the log-ratio of their token probabilities.',
-    formula: 'r(v) = log π_tuned(v) − log π_ref(v)',
+    text: 'A DPO-tuned model and its reference define a reward without a reward model: the log-ratio of their token probabilities, times DPO’s β.',
+    formula: 'r(v) = β·(log π_tuned(v) − log π_ref(v))',
   },
   args_k: {
     term: 'k (ARGS)',
@@ -124,7 +124,7 @@ export const GLOSSARY = {
   },
   kl: {
     term: 'KL',
-    text: 'How far the decoded distribution moved from the base model, in nats, summed over the tokens generated; 0 means no change.',
+    text: 'How far the decoded distribution moved from the base model, in nats, summed over the generated tokens (a bound for best-of-N and rejection, none for deterministic decoding); 0 means no change.',
     formula: 'KL = Σₜ Σᵥ q(v) (log q(v) − log π_base(v))',
   },
   oracle_positivity: {
@@ -144,7 +144,7 @@ export const GLOSSARY = {
   },
   token_reward: {
     term: 'token reward',
-    text: 'The reward source’s value for the chosen token: the ARM’s log-prob (which also tracks how common a word is), or log π_tuned − log π_ref for implicit guidance.',
+    text: 'The reward source’s value for the chosen token: the ARM’s log-prob (which also tracks how common a word is), or β·(log π_tuned − log π_ref) for implicit guidance.',
     formula: 'r(y) = log π_arm(y)',
   },
   reward_advantage: {

@@ -21,7 +21,7 @@ export interface SignalInfo {
 export const SIGNAL_INFO: Record<TokenSignal, SignalInfo> = {
   advantage: {
     label: 'Reward advantage',
-    explain: 'ARM log-prob − base log-prob of the chosen token (for implicit guidance: log π_tuned − log π_ref): what the reward prefers beyond fluency; 0 = the reward agrees with the base',
+    explain: 'ARM log-prob − base log-prob of the chosen token (for implicit guidance: β·(log π_tuned − log π_ref)): what the reward prefers beyond fluency; 0 = the reward agrees with the base',
     zero: true,
     needsReward: true,
   },
@@ -33,7 +33,7 @@ export const SIGNAL_INFO: Record<TokenSignal, SignalInfo> = {
   },
   reward: {
     label: 'Token reward',
-    explain: 'the reward source’s token reward (ARM log-prob, or log π_tuned − log π_ref); an ARM log-prob also tracks how common a word is',
+    explain: 'the reward source’s token reward (ARM log-prob, or β·(log π_tuned − log π_ref)); an ARM log-prob also tracks how common a word is',
     zero: false,
     needsReward: true,
   },
@@ -75,7 +75,7 @@ export function oracleContributions(prompt: string, texts: readonly string[]): n
  *
  * Reward advantage: for an ARM, ℓ_arm(y) − ℓ_base(y), the log-ratio of the ARM to the base on the
  * chosen token (0 where the ARM finds the token exactly as likely as the base does, so word
- * frequency cancels); an implicit source's reward is already the log-ratio log π_tuned − log π_ref
+ * frequency cancels); an implicit source's reward is already a log-ratio, β·(log π_tuned − log π_ref)
  * (0 where the tuned model and its reference agree), so it is its own advantage.
  */
 export function signalValue(step: RowStep, signal: TokenSignal, source?: string): number {

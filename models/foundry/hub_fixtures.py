@@ -131,10 +131,36 @@ def to_fp16_interface(src, dst):
     onnx.save(m, dst)
 
 
+def quantize_gathers(g, nodes, deq=None):
+    """Embedding lookups Gather(W fp32 [V, D], ids) -> DequantizeLinear(Gather(W int8, ids), scale): int8
+    symmetric per tensor (the quantized exports' embeddings are not stored in float32 either)."""
+    inits = {i.name: i for i in g.initializer}
+    out = []
+    for n in nodes:
+        w = inits.get(n.input[0]) if n.op_type == 'Gather' else None
+        if w is None or w.data_type != TensorProto.FLOAT or len(w.dims) != 2:
+            out.append(n)
+            continue
+        W = numpy_helper.to_array(w)
+        scale = np.float32(max(float(np.abs(W).max()), 1e-8) / 127.0)
+        p = n.input[0] + '_i8'
+        if p not in inits:
+            Wq = np.clip(np.round(W / scale), -127, 127).astype(np.int8)
+            if deq is not None:
+                deq['gather'][n.input[0]] = Wq.astype(np.float32) * scale
+            g.initializer.extend([numpy_helper.from_array(Wq, p),
+                                  numpy_helper.from_array(np.array(scale, np.float32), p + '_scale'),
+                                  numpy_helper.from_array(np.array(0, np.int8), p + '_zp')])
+            inits[p] = True
+        out += [helper.make_node('Gather', [p, n.input[1]], [n.output[0] + '_i8'], **{a.name: helper.get_attribute_value(a) for a in n.attribute}),
+                helper.make_node('DequantizeLinear', [n.output[0] + '_i8', p + '_scale', p + '_zp'], [n.output[0]])]
+    return out
+
+
 def to_q8_dynamic(src, dst):
     """fp32 graph -> model_quantized.onnx as onnxruntime's quantize_dynamic writes it: every MatMul with
     a weight initializer becomes DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q int8 symmetric,
-    per tensor) -> Cast -> Mul(x_scale * w_scale). Other ops stay float32."""
+    per tensor) -> Cast -> Mul(x_scale * w_scale); embeddings int8 (quantize_gathers). Other ops stay float32."""
     m = onnx.load(src)
     g = m.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type == TensorProto.FLOAT}
@@ -162,6 +188,7 @@ def to_q8_dynamic(src, dst):
                   helper.make_node('Cast', [p + '_i32'], [p + '_f'], to=TensorProto.FLOAT),
                   helper.make_node('Mul', [p + '_xs', p + '_Ws'], [p + '_s']),
                   helper.make_node('Mul', [p + '_f', p + '_s'], [y])]
+    nodes = quantize_gathers(g, nodes)
     outputs = {o.name for o in g.output}
     while True:  # drop nodes whose outputs nothing reads any more (the weights' Transposes)
         used = {i for n in nodes for i in n.input} | outputs
@@ -176,6 +203,67 @@ def to_q8_dynamic(src, dst):
     del g.initializer[:]
     g.initializer.extend(keep)
     onnx.checker.check_model(m)
+    onnx.save(m, dst)
+    return k
+
+
+def to_q4_matmulnbits(src, dst, block=16, deq=None):
+    """fp32 graph -> model_q4.onnx as onnxruntime's MatMul4BitsQuantizer writes it: every MatMul with a
+    weight becomes com.microsoft MatMulNBits (bits 4, blocks of `block` along K, asymmetric: a uint8
+    zero point and a float scale per block; two values per byte, low nibble first); embeddings int8
+    (quantize_gathers). Other ops stay float32."""
+    m = onnx.load(src)
+    g = m.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type == TensorProto.FLOAT}
+    weights = {k: v for k, v in inits.items() if v.ndim == 2}
+    source = {k: k for k in weights}
+    for n in g.node:
+        if n.op_type == 'Transpose' and n.input[0] in inits and inits[n.input[0]].ndim == 2:
+            weights[n.output[0]] = inits[n.input[0]].T
+            source[n.output[0]] = n.input[0]
+    nodes, k = [], 0
+    for n in g.node:
+        W = weights.get(n.input[1]) if n.op_type == 'MatMul' and len(n.input) == 2 else None
+        if W is None:
+            nodes.append(n)
+            continue
+        k += 1
+        K, N = W.shape
+        nb = (K + block - 1) // block
+        Wt = np.zeros((N, nb * block), np.float32)
+        Wt[:, :K] = W.T
+        Wb = Wt.reshape(N, nb, block)
+        lo, hi = np.minimum(Wb.min(-1), 0), np.maximum(Wb.max(-1), 0)
+        scale = np.maximum((hi - lo) / 15.0, 1e-8).astype(np.float32)
+        zp = np.clip(np.round(-lo / scale), 0, 15).astype(np.uint8)
+        q = np.clip(np.round(Wb / scale[..., None]) + zp[..., None], 0, 15).astype(np.uint8)
+        if deq is not None:  # the weights MatMulNBits computes with, [K, N]
+            deq['matmul'][source[n.input[1]]] = ((q.astype(np.float32) - zp[..., None]) * scale[..., None]).reshape(N, -1)[:, :K].T.copy()
+        packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)  # [N, nb, block/2]
+        zpad = np.zeros((N, nb + (nb % 2)), np.uint8)
+        zpad[:, :nb] = zp
+        zpacked = (zpad[:, 0::2] | (zpad[:, 1::2] << 4)).astype(np.uint8).reshape(-1)
+        p = f'q4_{k}'
+        g.initializer.extend([numpy_helper.from_array(packed, p + '_B'), numpy_helper.from_array(scale.reshape(-1), p + '_scales'),
+                              numpy_helper.from_array(zpacked, p + '_zp')])
+        nodes.append(helper.make_node('MatMulNBits', [n.input[0], p + '_B', p + '_scales', p + '_zp'], [n.output[0]],
+                                      domain='com.microsoft', K=K, N=N, bits=4, block_size=block))
+    nodes = quantize_gathers(g, nodes, deq)
+    outputs = {o.name for o in g.output}
+    while True:
+        used = {i for n in nodes for i in n.input} | outputs
+        kept = [n for n in nodes if any(o in used for o in n.output)]
+        if len(kept) == len(nodes):
+            break
+        nodes = kept
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    if not any(o.domain == 'com.microsoft' for o in m.opset_import):
+        m.opset_import.append(helper.make_opsetid('com.microsoft', 1))
     onnx.save(m, dst)
     return k
 
@@ -372,8 +460,9 @@ class Bert(nn.Module):
 
 
 def f32(v):
-    """A float32 value as the shortest decimal that reads back as it (keeps reference.json small)."""
-    return float(repr(np.float32(v)))
+    """A float32 value to 7 significant digits (relative error ≤ 5e-7, far below the tests' tolerances;
+    keeps reference.json small)."""
+    return float('%.7g' % float(v))
 
 
 def half(t):
@@ -409,13 +498,37 @@ def lm_reference(gpt, prompts, fp16_gpt=None):
             case = {'ids': ids, 'logits': [f32(v) for v in first], 'greedy': toks}
             if fp16_gpt is not None:
                 f16, t16 = greedy(fp16_gpt, ids, 12, True)
-                case['logits_fp16'] = [f32(v) for v in f16]
+                case['logits_fp16'] = [f32(v) for v in f16[:2048]]  # the first 2,048 ids (size)
                 case['greedy_fp16'] = t16
             if n > 0:  # full first-step logits for the first prompt only (size)
                 case.pop('logits')
                 case.pop('logits_fp16', None)
             ref['cases'].append(case)
     return ref
+
+
+class Dequantized(nn.Module):
+    """The GPT with the weights a q4 graph computes with (dequantized 4-bit matmuls, int8 embeddings; untied head)."""
+
+    def __init__(self, gpt, deq):
+        super().__init__()
+        import copy
+        self.g = copy.deepcopy(gpt)
+        sd = self.g.state_dict()
+        self.head = None
+        for name, Wkn in deq['matmul'].items():
+            key = name[len('gpt.'):]
+            if key == 'wte.weight':
+                self.head = torch.tensor(Wkn)
+            else:
+                sd[key] = torch.tensor(Wkn.T.copy())
+        for name, E in deq['gather'].items():
+            sd[name[len('gpt.'):]] = torch.tensor(E)
+        self.g.load_state_dict(sd)
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
+        h, cache = self.g.hidden(input_ids, attention_mask, position_ids, past)
+        return h @ self.head, cache
 
 
 def fp16_weights(gpt):
@@ -460,11 +573,21 @@ def main():
     export_lm(g, os.path.join(folder, 'onnx', 'model.onnx'), 4096)
     to_fp16_interface(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_fp16.onnx'))
     to_q8_dynamic(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_quantized.onnx'))
+    deq = {'gather': {}, 'matmul': {}}
+    to_q4_matmulnbits(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_q4.onnx'), deq=deq)
     write_json(os.path.join(folder, 'config.json'), gpt2_config(4096))
     write_json(os.path.join(folder, 'generation_config.json'), {'bos_token_id': EOS, 'eos_token_id': EOS})
     write_tok(folder, tok)
     write_json(os.path.join(folder, 'tokenizer_config.json'), gpt2_tokenizer_config())
-    write_json(os.path.join(folder, 'reference.json'), lm_reference(g, prompts, fp16_weights(g)))
+    ref = lm_reference(g, prompts, fp16_weights(g))
+    with torch.no_grad():  # q4: the dequantized weights' first-step logits and greedy tokens
+        q4 = Dequantized(g, deq).eval()
+        for n, c in enumerate(ref['cases']):
+            first, toks = greedy(q4, c['ids'], 12, False)
+            c['greedy_q4'] = toks
+            if n == 0:
+                c['logits_q4'] = [f32(v) for v in first[:2048]]  # the first 2,048 ids (size)
+    write_json(os.path.join(folder, 'reference.json'), ref)
 
     # gpt2-lm-external: the same fp32 graph, weights in model.onnx_data
     ext = fresh('gpt2-lm-external')

@@ -13,7 +13,7 @@ import { configureModels } from '../../src/cli/nodeModels.ts';
 import { loadSequenceRewardModel, loadTokenizer } from '../../src/inference/backends/transformers.ts';
 
 const HUB = FIXTURES_DIR + 'hub/';
-const ref = readJson<{ cases: { ids: number[]; greedy: number[]; greedy_fp16?: number[] }[] }>(HUB + 'gpt2-lm/reference.json');
+const ref = readJson<{ cases: { ids: number[]; greedy: number[]; greedy_fp16?: number[]; greedy_q4?: number[] }[] }>(HUB + 'gpt2-lm/reference.json');
 const PROMPT = 'The state of the Union is';
 
 const parsed = (args: string[]) => {
@@ -25,18 +25,20 @@ const gen = (...args: string[]) => generate(parsed(args), () => {});
 const rnk = (...args: string[]) => rank(parsed(args));
 
 describe('--dtype', () => {
-  it('fp16 gives the fp16 reference tokens, fp32 (default) the fp32 ones', async () => {
+  it('fp16 gives the fp16 reference tokens, q4 the q4 ones, fp32 (default) the fp32 ones', async () => {
     const c = ref.cases[0] as (typeof ref.cases)[number];
     const f16 = await gen('--policy', HUB + 'gpt2-lm', '--dtype', 'fp16', '--prompt', PROMPT, '--max-new-tokens', '12');
     expect(f16.prompt_token_ids).toEqual(c.ids);
     expect(f16.sequences[0]?.token_ids).toEqual(c.greedy_fp16);
+    const q4 = await gen('--policy', HUB + 'gpt2-lm', '--dtype', 'q4', '--prompt', PROMPT, '--max-new-tokens', '12');
+    expect(q4.sequences[0]?.token_ids).toEqual(c.greedy_q4);
     const f32 = await gen('--policy', HUB + 'gpt2-lm', '--prompt', PROMPT, '--max-new-tokens', '12');
     expect(f32.sequences[0]?.token_ids).toEqual(c.greedy);
   });
 
   it('a missing variant is refused, listing the variants the folder has; an unknown dtype is refused', async () => {
-    await expect(gen('--policy', HUB + 'gpt2-lm', '--dtype', 'q4', '--prompt', PROMPT)).rejects.toThrow(
-      /--dtype q4 needs onnx\/model_q4\.onnx, which the folder lacks; it has fp32 \(onnx\/model\.onnx\), fp16 \(onnx\/model_fp16\.onnx\), q8 \(onnx\/model_quantized\.onnx\)\./,
+    await expect(gen('--policy', HUB + 'gpt2-lm', '--dtype', 'q4f16', '--prompt', PROMPT)).rejects.toThrow(
+      /--dtype q4f16 needs onnx\/model_q4f16\.onnx, which the folder lacks; it has fp32 \(onnx\/model\.onnx\), fp16 \(onnx\/model_fp16\.onnx\), q8 \(onnx\/model_quantized\.onnx\), q4 \(onnx\/model_q4\.onnx\)\./,
     );
     expect(() => parsed(['--dtype', 'fp8'])).toThrow(UsageError);
     expect(() => parsed(['--dtype', 'fp8'])).toThrow(/--dtype must be one of fp32, fp16, q8/);

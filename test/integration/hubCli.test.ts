@@ -4,6 +4,9 @@
  * two labels is a reward model with --reward-label; a reward model with another tokenizer than the
  * policy's works for best-of-N, ARGS and rank (re-tokenized text), while ARMs still need one tokenizer.
  */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES_DIR, readJson } from './env.ts';
 import { generate } from '../../src/cli/generate.ts';
@@ -42,6 +45,20 @@ describe('--dtype', () => {
     );
     expect(() => parsed(['--dtype', 'fp8'])).toThrow(UsageError);
     expect(() => parsed(['--dtype', 'fp8'])).toThrow(/--dtype must be one of fp32, fp16, q8/);
+  });
+
+  it('a folder that ships only model_fp16.onnx is accepted with --dtype fp16 and refused without, naming what it has', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hub-fp16-only-'));
+    try {
+      for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(HUB, 'gpt2-lm', f), path.join(dir, f));
+      mkdirSync(path.join(dir, 'onnx'));
+      copyFileSync(path.join(HUB, 'gpt2-lm', 'onnx', 'model_fp16.onnx'), path.join(dir, 'onnx', 'model_fp16.onnx'));
+      const out = await gen('--policy', dir, '--dtype', 'fp16', '--prompt', PROMPT, '--max-new-tokens', '12');
+      expect(out.sequences[0]?.token_ids).toEqual(ref.cases[0]?.greedy_fp16);
+      await expect(gen('--policy', dir, '--prompt', PROMPT)).rejects.toThrow(/--dtype fp32 needs onnx\/model\.onnx, which the folder lacks; it has fp16 \(onnx\/model_fp16\.onnx\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('external data (onnx/model.onnx_data) loads and decodes as the single-file export', async () => {

@@ -226,13 +226,14 @@ function show(v: unknown): string {
 }
 
 function sampling(f: RunForm): string {
-  return `sampling, temperature ${f.temperature}, top_k ${f.topK}${f.topP < 1 ? `, top_p ${f.topP}` : ''}`;
+  return `sampling, temperature ${f.temperature}, top_k ${f.topK}${f.topP < 1 ? `, top_p ${f.topP}` : ''}${f.repetitionPenalty !== 1 ? `, repetition_penalty ${f.repetitionPenalty}` : ''}`;
 }
 
 /** "GenARM: tiny-arm-positive ×1, β 0.5, sampling" and the like, for a side's caption. */
 function describeGuidance(r: GenerateRun): string {
   const s = r.spec;
-  const sampled = s.config.do_sample ? `sampling (temperature ${s.config.temperature ?? 1}, top_k ${s.config.top_k ?? 50})` : 'greedy';
+  const rp = s.config.repetition_penalty !== undefined && s.config.repetition_penalty !== 1 ? `, repetition_penalty ${s.config.repetition_penalty}` : '';
+  const sampled = s.config.do_sample ? `sampling (temperature ${s.config.temperature ?? 1}, top_k ${s.config.top_k ?? 50}${rp})` : `greedy${rp ? ` (${rp.slice(2)})` : ''}`;
   switch (s.strategy) {
     case 'genarm':
       return `GenARM: ${(r.arms ?? []).map((a, i) => `${a} ×${s.armWeights?.[i] ?? 1}`).join(' + ')}, β ${s.beta ?? 1}, ${sampled}`;

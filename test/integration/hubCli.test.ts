@@ -39,6 +39,14 @@ describe('--dtype', () => {
     expect(f32.sequences[0]?.token_ids).toEqual(c.greedy);
   });
 
+  it('beam search on fp16 (cache rows of raw half bits gathered per beam) returns the fp32 beams, scores within 5e-3', async () => {
+    const args = ['--policy', HUB + 'gpt2-lm', '--strategy', 'beam', '--num_beams', '4', '--num_return_sequences', '4', '--prompt', PROMPT, '--max-new-tokens', '10'];
+    const f32 = await gen(...args);
+    const f16 = await gen(...args, '--dtype', 'fp16');
+    expect(f16.sequences.map((x) => x.token_ids)).toEqual(f32.sequences.map((x) => x.token_ids));
+    f16.sequences.forEach((x, i) => expect(Math.abs(x.score - (f32.sequences[i]?.score as number))).toBeLessThan(5e-3));
+  });
+
   it('a missing variant is refused, listing the variants the folder has; an unknown dtype is refused', async () => {
     await expect(gen('--policy', HUB + 'gpt2-lm', '--dtype', 'q4f16', '--prompt', PROMPT)).rejects.toThrow(
       /--dtype q4f16 needs onnx\/model_q4f16\.onnx, which the folder lacks; it has fp32 \(onnx\/model\.onnx\), fp16 \(onnx\/model_fp16\.onnx\), q8 \(onnx\/model_quantized\.onnx\), q4 \(onnx\/model_q4\.onnx\)\./,

@@ -513,8 +513,9 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
     const label = resolveRewardLabel(this.id, names, o.label ?? this.rewardLabel, o.flag);
     const retokenizes = !!o.policy && !sameTokenizer(o.policy, this.tokenizer);
     const policy = o.policy;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
+    const logits = (rows: readonly (readonly number[])[]) => this.logits(rows);
+    const own = this.tokenizer;
+    const id = this.id;
     return {
       id: this.id,
       label,
@@ -522,9 +523,9 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
       vocabSize: retokenizes && policy ? policy.vocabSize : this.vocabSize,
       contextLength: this.contextLength,
       async score(batch) {
-        const rows = retokenizes && policy ? batch.map((r) => self.tokenizer.encode(policy.decode(r))) : batch;
-        const { data, outputs: n } = await self.logits(rows);
-        if (n !== outputs) throw new Error(`${self.id}: config.json names ${outputs} labels but the model outputs ${n} logits per row`);
+        const rows = retokenizes && policy ? batch.map((r) => own.encode(policy.decode(r))) : batch;
+        const { data, outputs: n } = await logits(rows);
+        if (n !== outputs) throw new Error(`${id}: config.json names ${outputs} labels but the model outputs ${n} logits per row`);
         return pickLabel(data, n, label);
       },
       dispose: () => this.dispose(),

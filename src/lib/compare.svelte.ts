@@ -32,8 +32,8 @@ export const DEFAULT_SAMPLES = 8;
 export function describeRun(r: GenerateRun): string {
   const s = r.spec;
   const parts = [STRATEGY_INFO[s.strategy].label];
-  if (r.arms?.length) parts.push(r.arms.map((a, i) => `${a.replace('tiny-arm-', '')}×${s.armWeights?.[i] ?? 1}`).join(' + ') + ` β=${s.beta ?? 1}`);
-  if (r.tuned) parts.push(`${r.tuned} β=${s.beta ?? 1}`);
+  if (r.arms?.length) parts.push(r.arms.map((a, i) => `${a.replace('tiny-arm-', '')}×${s.armWeights?.[i] ?? 1}`).join(' + ') + ` β=${s.guidanceBeta ?? s.beta ?? 1}`);
+  if (r.tuned) parts.push(`${r.tuned} β=${s.guidanceBeta ?? s.beta ?? 1}`);
   if (r.rewardModel) parts.push(s.strategy === 'best_of_n' || s.strategy === 'rejection' ? `N=${s.n ?? 8} · ${r.rewardModel}` : r.rewardModel);
   if (s.config.num_beams && (s.strategy === 'beam' || s.strategy === 'diverse_beam')) parts.push(`${s.config.num_beams} beams`);
   if (s.config.do_sample || s.strategy === 'sample' || s.strategy === 'best_of_n' || s.strategy === 'rejection') parts.push(`T=${s.config.temperature ?? 1}`);

@@ -28,9 +28,14 @@ export const GLOSSARY = {
     formula: 's(v) = ℓ_base(v) + (1/β) Σᵢ wᵢ ℓ_armᵢ(v)',
   },
   beta: {
-    term: 'β (guidance strength)',
+    term: 'guidance β (KL coefficient)',
     text: 'Divides the reward before it is added to the base log-probs: a smaller β means stronger guidance, and β → ∞ gives back the base model.',
     formula: 's(v) = ℓ_base(v) + (1/β) · r(v)',
+  },
+  dpo_beta: {
+    term: 'DPO β (reward scale)',
+    text: "DPO's β: the implicit reward of a tuned/reference pair is β times their log-ratio; the bundled DPO models were trained at β = 0.1, and with guidance β equal to it the guided model is exactly ℓ_base + ℓ_tuned − ℓ_ref.",
+    formula: 'r(v) = β · (ℓ_tuned(v) − ℓ_ref(v)),  s(v) = ℓ_base(v) + (1/guidance β) · r(v)',
   },
   rso_beta: {
     term: 'RSO β',

@@ -44,7 +44,14 @@ export class RunForm {
   diversityPenalty = $state(1);
   lengthPenalty = $state(1);
   numReturnSequences = $state(1);
+  /** Guidance strength (GenARM's β, the KL coefficient): s = ℓ_base + (1/β)·r. URL `guidance_beta`. */
   beta = $state(1);
+  /**
+   * DPO's β, the scale of the implicit reward β·(ℓ_tuned − ℓ_ref) (implicit guidance only; URL `beta`):
+   * the bundled DPO models' training β. Choosing implicit with an untouched guidance β sets that to
+   * this value, so s = ℓ_base + ℓ_tuned − ℓ_ref (the CLI's default).
+   */
+  rewardBeta = $state(0.1);
   armPositive = $state(1);
   armConcise = $state(0);
   tuned = $state('tiny-dpo-positive');
@@ -123,7 +130,7 @@ export class RunForm {
     ];
   }
 
-  /** On a strategy change in the form (issue 12 item 7): guided sampling shows GenARM's reference top_k 0, ARGS the paper's τ 0.7; values the user changed stay. */ strategyDefaults(v: string): void { const g = v === 'genarm' || v === 'implicit'; if (g && this.topK === 50) this.topK = 0; else if (!g && this.topK === 0) this.topK = 50; if (v === 'args' && this.temperature === 1) this.temperature = 0.7; else if (v !== 'args' && this.temperature === 0.7) this.temperature = 1; }
+  /** On a strategy change in the form (issue 12 item 7): guided sampling shows GenARM's reference top_k 0, ARGS the paper's τ 0.7; values the user changed stay. */ strategyDefaults(v: string): void { const g = v === 'genarm' || v === 'implicit'; if (g && this.topK === 50) this.topK = 0; else if (!g && this.topK === 0) this.topK = 50; if (v === 'args' && this.temperature === 1) this.temperature = 0.7; else if (v !== 'args' && this.temperature === 0.7) this.temperature = 1; if (v === 'implicit' && this.beta === 1) this.beta = this.rewardBeta; else if (v !== 'implicit' && this.beta === this.rewardBeta && this.beta !== 1) this.beta = 1; }
   readonly usesArms = $derived(this.strategy === 'genarm');
   readonly samples = $derived(this.strategy === 'sample' || this.strategy === 'best_of_n' || this.strategy === 'rejection' || ((this.strategy === 'genarm' || this.strategy === 'implicit' || this.strategy === 'args') && this.doSample));
 
@@ -145,6 +152,15 @@ export class RunForm {
       if (at > 0 && item.slice(at + 1).trim() !== '' && Number.isFinite(w)) arms[item.slice(0, at)] = w;
     }
     if (params.has('arms')) this.extraArms = arms;
+    // A URL from before the two β's were named apart (no guidance_beta): its `beta` was the guidance
+    // strength on a reward of scale 1, s = ℓ_base + (1/beta)·(ℓ_tuned − ℓ_ref); read it so that the run
+    // decodes exactly as it did.
+    if (!params.has('guidance_beta') && params.has('beta')) {
+      const old = new URLSearchParams(params);
+      old.set('guidance_beta', params.get('beta') as string);
+      old.set('beta', '1');
+      params = old;
+    }
     for (const [key, field] of URL_FIELDS) {
       const raw = params.get(key);
       if (raw === null) continue;
@@ -185,7 +201,8 @@ export class RunForm {
       spec: {
         strategy: s,
         config,
-        beta: this.beta,
+        guidanceBeta: this.beta,
+        ...(s === 'implicit' ? { beta: this.rewardBeta } : {}),
         armWeights: arms.map(([, w]) => w),
         argsK: this.argsK,
         argsWeight: this.argsWeight,
@@ -199,14 +216,14 @@ export class RunForm {
   }
 }
 
-type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty';
+type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'rewardBeta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty';
 
 /** URL parameter ↔ form field. */
 const URL_FIELDS: readonly (readonly [string, Field])[] = [
   ['policy', 'policy'], ['prompt', 'prompt'], ['strategy', 'strategy'], ['max_new_tokens', 'maxNewTokens'], ['do_sample', 'doSample'],
   ['temperature', 'temperature'], ['top_k', 'topK'], ['top_p', 'topP'], ['seed', 'seed'], ['num_beams', 'numBeams'],
   ['num_beam_groups', 'numBeamGroups'], ['diversity_penalty', 'diversityPenalty'], ['length_penalty', 'lengthPenalty'],
-  ['num_return_sequences', 'numReturnSequences'], ['beta', 'beta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
+  ['num_return_sequences', 'numReturnSequences'], ['guidance_beta', 'beta'], ['beta', 'rewardBeta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
   ['tuned', 'tuned'], ['ref', 'ref'], ['reward_model', 'rewardModel'], ['n', 'n'], ['args_k', 'argsK'], ['args_weight', 'argsWeight'], ['rso_beta', 'rsoBeta'],
   ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'], ['repetition_penalty', 'repetitionPenalty'],
 ];
@@ -215,7 +232,7 @@ const URL_FIELDS: readonly (readonly [string, Field])[] = [
 const FIELD_LABEL: Partial<Record<Field, string>> = {
   policy: 'policy', prompt: 'prompt', strategy: 'strategy', maxNewTokens: 'max_new_tokens', doSample: 'do_sample', temperature: 'temperature',
   topK: 'top_k', topP: 'top_p', seed: 'seed', numBeams: 'num_beams', numBeamGroups: 'num_beam_groups', diversityPenalty: 'diversity_penalty',
-  lengthPenalty: 'length_penalty', numReturnSequences: 'num_return_sequences', beta: 'β', armPositive: 'weight: tiny-arm-positive',
+  lengthPenalty: 'length_penalty', numReturnSequences: 'num_return_sequences', beta: 'guidance β', rewardBeta: 'DPO β', armPositive: 'weight: tiny-arm-positive',
   armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side-by-side comparison', sideSamples: 'samples per side', repetitionPenalty: 'repetition_penalty',
 };
 
@@ -236,9 +253,9 @@ function describeGuidance(r: GenerateRun): string {
   const sampled = s.config.do_sample ? `sampling (temperature ${s.config.temperature ?? 1}, top_k ${s.config.top_k ?? 50}${rp})` : `greedy${rp ? ` (${rp.slice(2)})` : ''}`;
   switch (s.strategy) {
     case 'genarm':
-      return `GenARM: ${(r.arms ?? []).map((a, i) => `${a} ×${s.armWeights?.[i] ?? 1}`).join(' + ')}, β ${s.beta ?? 1}, ${sampled}`;
+      return `GenARM: ${(r.arms ?? []).map((a, i) => `${a} ×${s.armWeights?.[i] ?? 1}`).join(' + ')}, guidance β ${s.guidanceBeta ?? 1}, ${sampled}`;
     case 'implicit':
-      return `implicit reward ${r.tuned} − ${r.ref}, β ${s.beta ?? 1}, ${sampled}`;
+      return `implicit reward ${s.beta ?? 1}·(${r.tuned} − ${r.ref}), guidance β ${s.guidanceBeta ?? s.beta ?? 1}, ${sampled}`;
     case 'best_of_n':
       return `best of ${s.n ?? 8} samples by ${r.rewardModel}`;
     case 'rejection':

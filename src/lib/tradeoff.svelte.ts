@@ -25,11 +25,11 @@ export const SWEEPS: Record<SweepKind, { label: string; values: readonly number[
 export function sweepRun(kind: SweepKind, value: number, base: { policy: string; prompt: string; maxNewTokens: number; seed: number; samples: number }): GenerateRun {
   const config = { max_new_tokens: base.maxNewTokens, seed: base.seed, do_sample: true, top_k: 0, num_return_sequences: base.samples };
   if (kind === 'beta' && value === Infinity) return { policy: base.policy, prompt: base.prompt, spec: { strategy: 'sample', config } };
-  if (kind === 'beta') return { policy: base.policy, prompt: base.prompt, spec: { strategy: 'genarm', config, beta: value, armWeights: [1] }, arms: ['tiny-arm-positive'] };
+  if (kind === 'beta') return { policy: base.policy, prompt: base.prompt, spec: { strategy: 'genarm', config, guidanceBeta: value, armWeights: [1] }, arms: ['tiny-arm-positive'] };
   return {
     policy: base.policy,
     prompt: base.prompt,
-    spec: { strategy: 'genarm', config, beta: 0.5, armWeights: [1 - value, value] },
+    spec: { strategy: 'genarm', config, guidanceBeta: 0.5, armWeights: [1 - value, value] },
     arms: ['tiny-arm-positive', 'tiny-arm-concise'],
   };
 }
@@ -102,7 +102,7 @@ export class LiveMixState {
     const lambda = this.lambda;
     if (this.current !== null) void this.client.cancel(this.current).catch(() => undefined);
     const run = sweepRun('mix', lambda, { ...base, samples: 1 });
-    const spec = { ...run.spec, beta: this.beta, config: { ...run.spec.config, num_return_sequences: 1 } };
+    const spec = { ...run.spec, guidanceBeta: this.beta, config: { ...run.spec.config, num_return_sequences: 1 } };
     this.error = '';
     this.running = true;
     let text = '';

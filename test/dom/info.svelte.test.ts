@@ -50,7 +50,7 @@ describe('Info', () => {
     flushSync();
     const button = target.querySelector('button')!;
     expect(button.getAttribute('aria-expanded')).toBe('false');
-    expect(button.getAttribute('aria-label')).toBe('What is β (guidance strength)?');
+    expect(button.getAttribute('aria-label')).toBe('What is guidance β (KL coefficient)?');
     expect(document.querySelector('[data-testid="info-panel"]')).toBeNull();
 
     button.click();
@@ -123,7 +123,7 @@ describe('Info', () => {
       return label?.textContent?.trim();
     };
     expect(named('max-new-tokens')).toBe('max_new_tokens');
-    expect(named('beta')).toBe('β (smaller = stronger)');
+    expect(named('beta')).toBe('guidance β (smaller = stronger)');
     expect(named('arm-positive')).toBe('weight: ARM tiny-arm-positive');
     for (const l of target.querySelectorAll('label')) expect(l.querySelector('[data-testid="info"]')).toBeNull();
   });

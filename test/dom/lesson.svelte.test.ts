@@ -27,7 +27,7 @@ describe('presets', () => {
     }
     expect(base!.run.spec.strategy).toBe('sample');
     expect(base!.run.arms).toEqual([]);
-    expect(guided!.run.spec).toMatchObject({ strategy: 'genarm', beta: FLAGSHIP.beta, armWeights: [1] });
+    expect(guided!.run.spec).toMatchObject({ strategy: 'genarm', guidanceBeta: FLAGSHIP.beta, armWeights: [1] });
     expect(guided!.run.spec.config.do_sample).toBe(true);
     expect(guided!.run.arms).toEqual([FLAGSHIP.arm]);
     expect(f.sideSamples).toBe(FLAGSHIP.samples);

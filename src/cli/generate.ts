@@ -2,7 +2,7 @@
 import { decode, guidanceBetas, type StrategyModels, type StrategySpec } from '../core/search/strategy.ts';
 import type { DecodeEvent, SequenceResult } from '../core/search/events.ts';
 import { generationConfig, parseArm, required, strategyOf, type Parsed } from './args.ts';
-import { assertSameTokenizer, bundledModels, lm, resolveModel, rewardFor } from './nodeModels.ts';
+import { assertSameTokenizer, bundledModels, fileDefaults, lm, resolveModel, rewardFor } from './nodeModels.ts';
 import { generateOutput, type GenerateOutput } from '../core/viz/export.ts';
 
 export type { GenerateOutput } from '../core/viz/export.ts';
@@ -31,7 +31,7 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     ...(tunedId ? [{ id: tunedId, flag: '--tuned' }] : []),
     ...(refId ? [{ id: refId, flag: '--ref' }] : []),
   ]); // a reward model with another tokenizer scores re-tokenized text (rewardFor)
-  const spec: StrategySpec = {
+  let spec: StrategySpec = {
     strategy,
     config: generationConfig(p),
     beta: p.beta as number | undefined,
@@ -44,6 +44,12 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     traceTopK: 0, // the JSON contract has no top-k lists
   };
   const policy = await lm(policyId);
+  // Defaults from the policy's generation_config.json for what the command line leaves out (as HF generate()).
+  const fromFile = fileDefaults(strategy, spec.config as Record<string, unknown>, policy.generationDefaults);
+  if (Object.keys(fromFile).length) {
+    spec = { ...spec, config: { ...fromFile, ...spec.config } };
+    warn(`decoding-lab: note: from ${policyId}'s generation_config.json: ${Object.entries(fromFile).map(([k, v]) => `${k} ${v}`).join(', ')} (give a value to override)`);
+  }
   const models: StrategyModels = {
     policy,
     arms: await Promise.all(arms.map((a) => lm(a.id))),

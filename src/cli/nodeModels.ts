@@ -207,3 +207,26 @@ export function rm(id: string): Promise<TransformersSequenceRewardModel> {
 export async function rewardFor(id: string, policy: Tokenizer): Promise<SequenceRewardModel> {
   return (await rm(id)).forRun({ policy });
 }
+
+/** generation_config.json keys that are defaults of every unguided run (HF generate() applies them to greedy and beams too). */
+const FILE_PENALTY_KEYS = ['repetition_penalty', 'no_repeat_ngram_size'] as const;
+/** generation_config.json keys that are defaults of sampling runs. */
+const FILE_SAMPLING_KEYS = ['temperature', 'top_k', 'top_p', 'min_p'] as const;
+
+/**
+ * The decoding defaults a policy's generation_config.json gives (Qwen2.5-Instruct: temperature 0.7,
+ * top_p 0.8, top_k 20, repetition_penalty 1.05), for the keys the run leaves out, as Hugging Face's
+ * generate() takes them: penalties for every unguided strategy, temperature/top_k/top_p/min_p for the
+ * sampling ones (sample, best_of_n, rejection). Guided strategies (genarm, implicit, args) keep their
+ * own documented defaults. Values that are not finite numbers are ignored.
+ */
+export function fileDefaults(strategy: string, given: Readonly<Record<string, unknown>>, file: Readonly<Record<string, unknown>> | null | undefined): Record<string, number> {
+  if (!file || ['genarm', 'implicit', 'args'].includes(strategy)) return {};
+  const keys: string[] = [...FILE_PENALTY_KEYS, ...(['sample', 'best_of_n', 'rejection'].includes(strategy) ? FILE_SAMPLING_KEYS : [])];
+  const out: Record<string, number> = {};
+  for (const k of keys) {
+    const v = file[k];
+    if (given[k] === undefined && typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
+}

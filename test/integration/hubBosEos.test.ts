@@ -43,6 +43,23 @@ describe('llama-style fixture', () => {
     expect(off.prompt_token_ids).toEqual(c.ids.slice(1));
   });
 
+  it("generation_config.json's sampling defaults (temperature 0.7, top_p 0.8) apply where the command line leaves them out", async () => {
+    const notes: string[] = [];
+    const run = (...extra: string[]) => {
+      const p = parseArgs(['--policy', DIR, '--strategy', 'sample', '--seed', '5', '--prompt', PROMPT, '--max-new-tokens', '8', ...extra]);
+      configureModels(p);
+      return generate(p, (l) => notes.push(l));
+    };
+    const implicit = await run();
+    expect(notes).toEqual([expect.stringMatching(/generation_config\.json: temperature 0\.7, top_p 0\.8 \(give a value to override\)/)]);
+    const explicit = await run('--temperature', '0.7', '--top_p', '0.8');
+    expect(notes.length).toBe(1); // nothing taken from the file
+    expect(implicit.sequences[0]?.token_ids).toEqual(explicit.sequences[0]?.token_ids);
+    expect(implicit.sequences[0]?.score).toBe(explicit.sequences[0]?.score);
+    await run('--temperature', '1');
+    expect(notes[1]).toMatch(/: top_p 0\.8 \(/);
+  });
+
   it('the bundled models are unchanged: their tokenizer adds no BOS', async () => {
     const out = await gen('--policy', 'tiny-base', '--prompt', PROMPT, '--max-new-tokens', '1');
     expect(out.prompt_token_ids?.[0]).not.toBe(4095);

@@ -49,7 +49,10 @@ Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ..
   --dtype D          the ONNX variant to load (generate, rank): fp32 (default, onnx/model.onnx) | fp16 |
                      q8 (model_quantized) | int8 | uint8 | q4 | q4f16 | bnb4 — onnx/model_<D>.onnx
   --reward-label L   a classifier with several labels as the reward model: one label's logit
-                     (POSITIVE, or its index 1) or the difference of two (POSITIVE-NEGATIVE)`;
+                     (POSITIVE, or its index 1) or the difference of two (POSITIVE-NEGATIVE)
+  --add-bos false    generate: leave out the BOS the tokenizer's rules add (default: added, as HF)
+  A reward model with another tokenizer than the policy's scores re-tokenized text (best_of_n,
+  rejection, args, rank); generate takes sampling defaults from the policy's generation_config.json.`;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -86,6 +86,15 @@ describe('bert-classifier: token_type_ids, [CLS] pooling, its own tokenizer', ()
     expect(maxAbsDiff(full, a)).toBeLessThan(1e-5);
   });
 
+  it('a row longer than the context (64) keeps [CLS], its last 62 tokens and [SEP] instead of failing in onnxruntime', async () => {
+    const pos = rm.forRun({ label: 'POSITIVE' });
+    const body = rm.tokenizer.encode('good bad '.repeat(40));
+    expect(body.length).toBeGreaterThan(64);
+    const [long] = await pos.score([body]);
+    const [cut] = await pos.score([[2, ...body.slice(body.length - 62), 3]]);
+    expect(long).toBeCloseTo(cut as number, 6);
+  });
+
   it("re-tokenizes text from another tokenizer (the bundled policy's) and reports the policy's vocabulary", async () => {
     const policyTok = await loadTokenizer(FIXTURES_DIR + '../../models/tiny-base');
     const view = rm.forRun({ label: 'POSITIVE-NEGATIVE', policy: policyTok });

@@ -1,0 +1,67 @@
+/**
+ * Hub-shaped exports in Chromium (WASM): the gpt2-lm fixture folder (test/fixtures/hub, made by
+ * models/foundry/hub_fixtures.py) picked from disk, its dtype switched in the Models view; fp16
+ * (fp16 logits and KV: a Float16Array in Chromium) and q4 (MatMulNBits) give the PyTorch reference
+ * tokens, as in Node (test/integration/hubDtypes.test.ts). For this prompt the fp16 tokens equal the
+ * fp32 ones, so the fp16 step checks that fp16 logits decode right; the q4 tokens differ, which shows
+ * the dtype switch really loads another file.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openSession, type Session } from './browser.ts';
+
+const HUB = fileURLToPath(new URL('../fixtures/hub/', import.meta.url));
+const ref = JSON.parse(readFileSync(path.join(HUB, 'gpt2-lm/reference.json'), 'utf8')) as { cases: { greedy: number[]; greedy_fp16: number[]; greedy_q4: number[] }[] };
+const PROMPT = 'The state of the Union is';
+const ID = 'local/gpt2-lm';
+
+describe('hub-shaped fixture in the browser (WASM)', () => {
+  let s: Session;
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'hub-e2e-'));
+    s = await openSession();
+    await s.page.goto(`${inject('siteUrl')}?device=wasm`);
+    await s.page.getByTestId('device').and(s.page.locator('[data-device="wasm"]')).waitFor({ timeout: 60_000 });
+  }, 120_000);
+  afterAll(async () => {
+    await s?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const row = (status?: string) => s.page.locator(`[data-testid="model-row"][data-id="${ID}"]${status ? `[data-status="${status}"]` : ''}`);
+
+  async function greedy(n: number): Promise<number[]> {
+    const { page } = s;
+    await page.getByTestId('model').selectOption(ID);
+    await page.getByTestId('strategy').selectOption('greedy');
+    await page.getByTestId('prompt').fill(PROMPT);
+    await page.getByTestId('max-new-tokens').fill(String(n));
+    await page.getByTestId('generate').click();
+    await page.locator('[data-testid="status"][data-status="idle"][data-finish]:not([data-finish=""])').waitFor({ timeout: 120_000 });
+    return ((await page.getByTestId('output').getAttribute('data-token-ids')) ?? '').split(' ').filter(Boolean).map(Number);
+  }
+
+  it('fp32, fp16 and q4 variants of one folder give their PyTorch reference tokens', async () => {
+    const dir = path.join(tmp, 'gpt2-lm');
+    cpSync(path.join(HUB, 'gpt2-lm'), dir, { recursive: true });
+    rmSync(path.join(dir, 'reference.json'));
+    await s.page.getByTestId('folder-input').setInputFiles(dir);
+    await row('loaded').waitFor({ timeout: 60_000 });
+    const c = ref.cases[0] as (typeof ref.cases)[number];
+    const select = row().locator('td.dtype select');
+    const options = await select.locator('option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value));
+    expect(options).toEqual(expect.arrayContaining(['fp32', 'fp16', 'q8', 'q4']));
+    for (const [dtype, want] of [['fp32', c.greedy], ['fp16', c.greedy_fp16], ['q4', c.greedy_q4]] as const) {
+      if ((await select.inputValue()) !== dtype) {
+        await select.selectOption(dtype);
+        await row('loaded').waitFor({ timeout: 60_000 });
+      }
+      expect([dtype, await greedy(12)]).toEqual([dtype, want]);
+    }
+    expect(s.external).toEqual([]);
+  }, 300_000);
+});

@@ -140,13 +140,13 @@ export function checkCausalLm(id: string, io: SessionIo, architectures: readonly
 /** Refuses a model that is not a scalar-head sequence reward model. */
 export function checkSequenceRm(id: string, io: SessionIo, architectures: readonly string[] = []): void {
   if (!io.outputNames.includes('logits')) {
-    throw new ModelFolderError(`${id}/onnx/model.onnx has no "logits" output (it has ${describeIo(io)}); a sequence reward model must output logits [batch, 1]`);
+    throw new ModelFolderError(`${id}/onnx/model.onnx has no "logits" output (it has ${describeIo(io)}); a sequence reward model must output logits [batch, 1], or [batch, labels] for a classifier (choose the label with --reward-label)`);
   }
   const s = io.outputMetadata?.find((m) => m.name === 'logits')?.shape;
   const causal = io.inputNames.some((n) => n.startsWith('past_key_values.')) || s?.length === 3 || architectures.some((a) => /ForCausalLM|LMHeadModel/i.test(a));
   if (causal && !isScalarHead(io, [])) {
     throw new ModelFolderError(
-      `${id} is a causal language model (logits ${shapeOf(io, 'logits') ?? '[batch, sequence, vocab]'}), not a sequence reward model: a reward model outputs one scalar, logits [batch, 1]. Use it as a policy, ARM or tuned model instead.`,
+      `${id} is a causal language model (logits ${shapeOf(io, 'logits') ?? '[batch, sequence, vocab]'}), not a sequence reward model: a reward model outputs one score per text, logits [batch, 1] (or [batch, labels] for a classifier). Use it as a policy, ARM or tuned model instead.`,
     );
   }
 }

@@ -15,6 +15,7 @@ exports, so the adapter's handling of those exports can be tested without the hu
   gpt2-classifier    GPT2ForSequenceClassification, two labels NEGATIVE/POSITIVE, pad_token_id 0
                      (not EOS); HF semantics: positions 0..T-1 (no position_ids input), pooled at
                      the last token that is not pad_token_id. Shares the bundled models' tokenizer.
+                     onnx/model.onnx (fp32) and onnx/model_fp16.onnx (fp16 weights and fp16 logits).
   bert-classifier    BertForSequenceClassification, two labels, inputs input_ids, attention_mask,
                      token_type_ids, [CLS] pooling; its own WordPiece tokenizer ([CLS] ... [SEP]).
 
@@ -628,6 +629,7 @@ def main():
                       do_constant_folding=False,
                       dynamic_axes={'input_ids': {0: 'batch_size', 1: 'sequence_length'},
                                     'attention_mask': {0: 'batch_size', 1: 'sequence_length'}, 'logits': {0: 'batch_size'}})
+    to_fp16_interface(os.path.join(folder, 'onnx', 'model.onnx'), os.path.join(folder, 'onnx', 'model_fp16.onnx'))
     write_json(os.path.join(folder, 'config.json'), gpt2_config(4096, {
         'architectures': ['GPT2ForSequenceClassification'], 'pad_token_id': 0,
         'id2label': {'0': 'NEGATIVE', '1': 'POSITIVE'}, 'label2id': {'NEGATIVE': 0, 'POSITIVE': 1}}))

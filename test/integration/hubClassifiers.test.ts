@@ -64,6 +64,21 @@ describe('gpt2-classifier: two labels, pad_token_id 0 (not EOS), HF last-non-pad
   });
 });
 
+describe('gpt2-classifier fp16 (model_fp16.onnx: fp16 logits, raw half bits in Node)', () => {
+  it('rewards within 2e-2 of the fp32 PyTorch numbers and independent of the batch', async () => {
+    const ref = readJson<Ref>(HUB + 'gpt2-classifier/reference.json');
+    const rm = await loadSequenceRewardModel(HUB + 'gpt2-classifier', { device: 'cpu', dtype: 'fp16', rewardLabel: 'POSITIVE-NEGATIVE' });
+    try {
+      const rows = ref.cases.map((c) => c.ids);
+      const got = await batchInvariant((b) => rm.score(b), rows);
+      expect(maxAbsDiff(got, ref.cases.map((c) => (c.logits[1] as number) - (c.logits[0] as number)))).toBeLessThan(2e-2);
+      expect(rm.label?.name).toBe('POSITIVE-NEGATIVE');
+    } finally {
+      await rm.dispose();
+    }
+  });
+});
+
 describe('bert-classifier: token_type_ids, [CLS] pooling, its own tokenizer', () => {
   const ref = readJson<Ref>(HUB + 'bert-classifier/reference.json');
   let rm: TransformersSequenceRewardModel;

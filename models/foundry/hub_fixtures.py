@@ -6,12 +6,15 @@ Not bundled models: test fixtures (each folder < 1 MB, committed), deterministic
 thread). They have the file names, ONNX input/output names and dtypes of Optimum / onnx-community
 exports, so the adapter's handling of those exports can be tested without the hub:
 
-  gpt2-lm            GPT-2 decoder (position_ids input, KV cache), onnx/model.onnx (fp32) and
-                     onnx/model_fp16.onnx (fp16 weights, fp16 logits and fp16 past/present KV)
+  gpt2-lm            GPT-2 decoder (position_ids input, KV cache), onnx/model.onnx (fp32),
+                     onnx/model_fp16.onnx (fp16 weights, fp16 logits and fp16 past/present KV),
+                     onnx/model_quantized.onnx (q8: dynamic int8) and onnx/model_q4.onnx (MatMulNBits)
   gpt2-lm-external   the same graph as gpt2-lm's fp32 one, weights in onnx/model.onnx_data
   llama-style        the same kind of graph under a Llama config: a tokenizer that adds a BOS
                      (<s>, TemplateProcessing like Llama 3), a vocabulary padded to 4,104 in config,
-                     generation_config.json with an EOS list [4097, 4095] (config.json says 4095)
+                     generation_config.json with an EOS list [4097, 4095] (config.json says 4095);
+                     onnx/model.onnx (fp32) and onnx/model_q4f16.onnx (the q4 graph, see gpt2-lm,
+                     behind fp16 past inputs and fp16 logits/present outputs)
   gpt2-classifier    GPT2ForSequenceClassification, two labels NEGATIVE/POSITIVE, pad_token_id 0
                      (not EOS); HF semantics: positions 0..T-1 (no position_ids input), pooled at
                      the last token that is not pad_token_id. Shares the bundled models' tokenizer.
@@ -89,13 +92,14 @@ def export_lm(gpt, dst, vocab):
                       output_names=names_out, dynamic_axes=axes, opset_version=17, do_constant_folding=False)
 
 
-def to_fp16_interface(src, dst):
-    """fp32 graph -> fp16 weights, fp16 past inputs, fp16 logits/present outputs (see the module doc)."""
+def to_fp16_interface(src, dst, weights=True):
+    """fp32 graph -> fp16 weights, fp16 past inputs, fp16 logits/present outputs (see the module doc).
+    weights=False keeps the initializers as they are (q4f16: the q4 graph behind an fp16 interface)."""
     m = onnx.load(src)
     g = m.graph
     casts_in, inits = [], []
     for init in g.initializer:
-        if init.data_type == TensorProto.FLOAT:
+        if weights and init.data_type == TensorProto.FLOAT:
             a = np.clip(numpy_helper.to_array(init), -65504, 65504).astype(np.float16)
             inits.append(numpy_helper.from_array(a, init.name + '__fp16'))
             casts_in.append(helper.make_node('Cast', [init.name + '__fp16'], [init.name], to=TensorProto.FLOAT))
@@ -128,7 +132,8 @@ def to_fp16_interface(src, dst):
     del g.node[:]
     g.node.extend(nodes)
     del g.value_info[:]
-    onnx.checker.check_model(m)
+    if not any(o.domain == 'com.microsoft' for o in m.opset_import):  # the checker knows no contrib ops
+        onnx.checker.check_model(m)
     onnx.save(m, dst)
 
 
@@ -616,7 +621,20 @@ def main():
     write_json(os.path.join(folder, 'tokenizer_config.json'), {
         'tokenizer_class': 'PreTrainedTokenizerFast', 'model_max_length': ARCH['ctx'], 'bos_token': '<s>',
         'eos_token': '<|im_end|>', 'add_bos_token': True, 'clean_up_tokenization_spaces': False})
-    write_json(os.path.join(folder, 'reference.json'), lm_reference(g, [[4096] + p for p in prompts]))
+    deq = {'gather': {}, 'matmul': {}}
+    tmp = os.path.join(folder, 'onnx', 'q4.tmp.onnx')
+    to_q4_matmulnbits(os.path.join(folder, 'onnx', 'model.onnx'), tmp, deq=deq)
+    to_fp16_interface(tmp, os.path.join(folder, 'onnx', 'model_q4f16.onnx'), weights=False)
+    os.remove(tmp)
+    ref = lm_reference(g, [[4096] + p for p in prompts])
+    with torch.no_grad():  # q4f16: the dequantized weights, KV and logits rounded to float16
+        q4 = Dequantized(g, deq).eval()
+        for n, c in enumerate(ref['cases']):
+            first, toks = greedy(q4, c['ids'], 12, True)
+            c['greedy_q4f16'] = toks
+            if n == 0:
+                c['logits_q4f16'] = [f32(v) for v in first[:2048]]  # the first 2,048 ids (size)
+    write_json(os.path.join(folder, 'reference.json'), ref)
 
     # gpt2-classifier: two labels, pad_token_id 0, HF pooling
     folder = fresh('gpt2-classifier')

@@ -145,3 +145,20 @@ describe('gpt2-lm q4 (model_q4.onnx: com.microsoft MatMulNBits, 4-bit blocks of 
     }
   });
 });
+
+describe('llama-style q4f16 (model_q4f16.onnx: MatMulNBits behind fp16 past inputs and fp16 logits/present)', () => {
+  it('first-step logits within 4e-3 and greedy tokens equal PyTorch on the dequantized weights with fp16-rounded KV and logits', async () => {
+    const lref = readJson<{ cases: (Case & { logits_q4f16?: number[]; greedy_q4f16?: number[] })[] }>(HUB + 'llama-style/reference.json');
+    const lm = await loadLanguageModel(HUB + 'llama-style', { device: 'cpu', dtype: 'q4f16' });
+    try {
+      const c = lref.cases[0] as (typeof lref.cases)[number];
+      const { logits, cache } = await lm.prefill([c.ids]);
+      cache.dispose();
+      const want = c.logits_q4f16 as number[];
+      expect(maxAbsDiff((logits[0] as Float32Array).subarray(0, want.length), want)).toBeLessThan(4e-3);
+      for (const k of lref.cases) expect(await greedyIds(lm, k.ids, 12)).toEqual(k.greedy_q4f16);
+    } finally {
+      await lm.dispose();
+    }
+  });
+});

@@ -5,6 +5,9 @@
  * tokenizer), and the bundled scalar reward model. Rewards must equal PyTorch's unpadded numbers and
  * must not depend on which other rows share the batch.
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES_DIR, maxAbsDiff, readJson } from './env.ts';
 import { loadSequenceRewardModel, loadTokenizer, type TransformersSequenceRewardModel } from '../../src/inference/backends/transformers.ts';
@@ -132,6 +135,29 @@ describe('bundled tiny-rm-positive (scalar head)', () => {
       expect(maxAbsDiff(await view.score(rows), await rm.score(rows))).toBe(0);
     } finally {
       await rm.dispose();
+    }
+  });
+});
+
+describe('a scalar head whose config keeps the default two labels (id2label LABEL_0, LABEL_1)', () => {
+  it('needs no label: the graph says logits [batch, 1]', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rm-two-names-'));
+    try {
+      cpSync(FIXTURES_DIR + '../../models/tiny-rm-positive', dir, { recursive: true });
+      const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, id2label: { 0: 'LABEL_0', 1: 'LABEL_1' }, label2id: { LABEL_0: 0, LABEL_1: 1 } }));
+      const rm = await loadSequenceRewardModel(dir, { device: 'cpu' });
+      const ref = await loadSequenceRewardModel('tiny-rm-positive', { device: 'cpu' });
+      try {
+        expect(rm.needsLabel).toBe(false);
+        const rows = [rm.tokenizer.encode('Peace and prosperity.')];
+        expect(await rm.forRun({}).score(rows)).toEqual(await ref.score(rows));
+      } finally {
+        await rm.dispose();
+        await ref.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -434,6 +434,8 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
     inputNames: readonly string[] = ['input_ids', 'attention_mask'],
     /** A label name, index or difference "A-B" (resolveRewardLabel); refused here when the model has no such label. */
     private readonly rewardLabel?: string,
+    /** Logits per row when the graph states it (output metadata [batch, n]); else the config's label count. */
+    private readonly outputs?: number,
   ) {
     const c = config as ClassifierConfig;
     this.padTokenId = typeof c.pad_token_id === 'number' ? c.pad_token_id : (eosIds(config, tokenizer.raw)[0] ?? 0);
@@ -446,7 +448,7 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
 
   /** True when the config names several labels and none was chosen: score() would refuse. */
   get needsLabel(): boolean {
-    return this.label === null && this.labels.length > 1;
+    return this.label === null && (this.outputs ?? this.labels.length) > 1;
   }
 
   /** Adds the tokenizer's special tokens where missing and keeps the row within the context (cut from the left). */
@@ -494,7 +496,7 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   }
 
   /** Label names for `outputs` logits: config.json's, else LABEL_i (Hugging Face's default names). */
-  labelNames(outputs = Math.max(1, this.labels.length)): string[] {
+  labelNames(outputs = this.outputs ?? Math.max(1, this.labels.length)): string[] {
     if (this.labels.length === outputs) return [...this.labels];
     if (outputs === 1) return ['reward'];
     return Array.from({ length: outputs }, (_, i) => this.labels[i] ?? `LABEL_${i}`);
@@ -705,7 +707,9 @@ export async function loadLanguageModel(id: string, opts: LoadOptions): Promise<
 export async function loadSequenceRewardModel(id: string, opts: LoadOptions): Promise<TransformersSequenceRewardModel> {
   const { model, tokenizer, config } = await loadParts(id, opts, AutoModel, checkSequenceRm);
   try {
-    return new TransformersSequenceRewardModel(id, model, tokenizer, config, sessionIo(model).inputNames, opts.rewardLabel);
+    const io = sessionIo(model);
+    const n = io.outputMetadata?.find((m) => m.name === 'logits')?.shape?.[1];
+    return new TransformersSequenceRewardModel(id, model, tokenizer, config, io.inputNames, opts.rewardLabel, typeof n === 'number' && n > 0 ? n : undefined);
   } catch (e) {
     await model.dispose().catch(() => {});
     throw e;

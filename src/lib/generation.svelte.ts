@@ -102,6 +102,19 @@ export class GenerationState {
     }
   }
 
+  /** Empties what a previous run showed (text, sequences, steps, status line), before a new run. */
+  private clearOutput(): void {
+    this.error = '';
+    this.progress = '';
+    this.tokens = [];
+    this.sequences = [];
+    this.selected = null;
+    this.steps = [];
+    this.tokenTexts = {};
+    this.finishReason = '';
+    this.elapsedMs = 0;
+  }
+
   private fail(e: unknown): void {
     this.status = 'error';
     this.error = e instanceof Error ? e.message : String(e);
@@ -112,16 +125,8 @@ export class GenerationState {
     this.generation++;
     this.mode = 'single';
     this.sides = [];
-    this.progress = '';
-    this.error = '';
-    this.tokens = [];
-    this.sequences = [];
-    this.selected = null;
-    this.steps = [];
-    this.tokenTexts = {};
-    this.finishReason = '';
+    this.clearOutput();
     this.run = run;
-    this.elapsedMs = 0;
     this.status = 'loading';
     try {
       await this.client.load(run.policy);
@@ -176,16 +181,8 @@ export class GenerationState {
     this.mode = 'sides';
     this.sideSamples = samples;
     this.sides = sides.map((s) => ({ ...s, samples: [] }));
-    this.error = '';
-    this.tokens = [];
-    this.sequences = [];
-    this.selected = null;
-    this.steps = [];
-    this.tokenTexts = {};
-    this.finishReason = '';
-    this.progress = '';
+    this.clearOutput();
     this.run = sides[0]?.run ?? null;
-    this.elapsedMs = 0;
     this.stopped = false;
     this.status = 'loading';
     try {

@@ -170,7 +170,8 @@ describe('tiny-base in Chromium', () => {
       // per-pair CSV and the histogram as PNG, made in the page
       const [csvDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-ranking-csv-pairs').click()]);
       const csvRows = readFileSync((await csvDl.path()) as string, 'utf8').trim().split('\r\n');
-      expect(csvRows[0]).toBe('id,chosen,rejected,margin,correct,tie,truncated,chosen_tokens,rejected_tokens,alpha,ref_chosen,ref_rejected');
+      // ref_* from the reference (tiny-base) for R*, policy_* the policy's own log-probs for R (Chen et al. 2024)
+      expect(csvRows[0]).toBe('id,chosen,rejected,margin,correct,tie,truncated,chosen_tokens,rejected_tokens,alpha,ref_chosen,ref_rejected,policy_chosen,policy_rejected');
       expect(csvRows).toHaveLength(61);
       const [pngDl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-margin-histogram-png').click()]);
       expect([...readFileSync((await pngDl.path()) as string).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);

@@ -128,9 +128,9 @@ describe('Models view (WASM)', () => {
     const readme = readFileSync(path.join(MODELS, 'tiny-base/README.md'), 'utf8');
     expect(await card.textContent()).toBe(readme);
     expect(await card.evaluate((el) => el.tagName)).toBe('PRE');
-    // the policy picker lists every causal LM (ARMs included), not the reward models
+    // the policy picker lists every causal LM (ARMs included), not the reward models, grouped by role
     const options = await s.page.getByTestId('model').locator('option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value));
-    expect(options).toEqual(['tiny-base', 'tiny-arm-positive', 'tiny-dpo-positive', 'tiny-arm-concise', 'tiny-dpo-concise']);
+    expect(options).toEqual(['tiny-base', 'tiny-dpo-positive', 'tiny-dpo-concise', 'tiny-arm-positive', 'tiny-arm-concise']);
     // the device select re-initialises the worker and shows why; Auto falls back to WASM here (no GPU flag)
     expect(await s.page.getByTestId('device-reason').textContent()).toMatch(/Using WASM: WASM chosen by the user\./);
     await s.page.getByTestId('device-choice').selectOption('auto');

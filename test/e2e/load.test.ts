@@ -80,7 +80,7 @@ describe('tiny-base in Chromium', () => {
       const inspector = page.getByTestId('inspector');
       await expect.poll(() => inspector.locator('h3').textContent()).toMatch(/^Step 3: /);
       expect(await inspector.locator('h4').allTextContents()).toEqual(['Base (policy)', 'ARM tiny-arm-positive (weight 1)', 'Combined (decoded from)']);
-      expect(await inspector.getByTestId('chain').textContent()).toMatch(/combined score\s*→\s*(repetition_penalty [\d.]+\s*→\s*)?argmax/); // the preset's repetition_penalty (core/lesson/flagship.ts)
+      expect(await inspector.getByTestId('chain').textContent()).toMatch(/^\s*Sampler chain, in order:\s*(repetition_penalty [\d.]+ \(on the base\)\s*→\s*)?combined score\s*→\s*argmax\s*$/); // the preset's repetition_penalty (core/lesson/flagship.ts) acts on the base before the reward is added
       expect(await inspector.locator('li.chosen').count()).toBeGreaterThanOrEqual(1);
       expect(await inspector.textContent()).toContain('ARM tiny-arm-positive (weight 1)');
       expect(await inspector.textContent()).not.toContain('arm:tiny-arm-positive'); // readable labels, not raw keys

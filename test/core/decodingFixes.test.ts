@@ -6,19 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { chainOf, decode, guidanceBetas, type StrategyModels, type StrategySpec } from '../../src/core/search/strategy.ts';
 import { ModelSource, implicitGuidance } from '../../src/core/search/modelSource.ts';
-import type { DecodeEvent, SequenceResult } from '../../src/core/search/events.ts';
+import { done } from '../support/done.ts';
 import type { SequenceRewardModel } from '../../src/core/model/types.ts';
 import { TableModel } from '../support/fakeModel.ts';
 import { repetitionPenalty } from '../../src/core/sampling/repetitionPenalty.ts';
 import { logSoftmax } from '../../src/core/math/logits.ts';
 
 const L = Math.log;
-async function done(gen: AsyncGenerator<DecodeEvent>): Promise<readonly SequenceResult[]> {
-  let last: DecodeEvent | undefined;
-  for await (const e of gen) last = e;
-  if (last?.type !== 'done') throw new Error('no done event');
-  return last.sequences;
-}
 const rows = (p: number[], n = p.length) => Array.from({ length: n }, () => p.map(L));
 
 describe('β: DPO reward scale vs guidance strength (item 2)', () => {

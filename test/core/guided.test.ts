@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelSource, genarmGuidance, implicitGuidance } from '../../src/core/search/modelSource.ts';
 import { sample } from '../../src/core/search/sample.ts';
 import type { DecodeEvent, SequenceResult } from '../../src/core/search/events.ts';
+import { done } from '../support/done.ts';
 import { TableModel } from '../support/fakeModel.ts';
 
 const L = Math.log;
@@ -24,13 +25,6 @@ const armNeg = new TableModel([
 ], [0], 'arm-neg');
 
 const norm = (xs: number[]) => xs.map((x) => x / xs.reduce((a, b) => a + b, 0));
-
-async function done(gen: AsyncGenerator<DecodeEvent>): Promise<readonly SequenceResult[]> {
-  let last: DecodeEvent | undefined;
-  for await (const e of gen) last = e;
-  if (last?.type !== 'done') throw new Error('no done event');
-  return last.sequences;
-}
 
 describe('GenARM combination', () => {
   it('s = l_base + (1/beta) * w * l_arm gives p ∝ p_base * p_arm^(w/beta)', async () => {

@@ -9,6 +9,7 @@ import { klFromScores, klOnSupport } from '../../src/core/sampling/kl.ts';
 import { bestOfNKlBound, meanStats, sequenceStats } from '../../src/core/metrics/sequenceStats.ts';
 import { decode, type StrategyModels, type StrategySpec } from '../../src/core/search/strategy.ts';
 import type { DecodeEvent, SequenceResult } from '../../src/core/search/events.ts';
+import { done } from '../support/done.ts';
 import type { SequenceRewardModel } from '../../src/core/model/types.ts';
 import { TableModel } from '../support/fakeModel.ts';
 
@@ -16,13 +17,6 @@ const L = Math.log;
 /** KL(q ‖ p) of two probability vectors, in float64 (the test's own, independent formula). */
 const kl = (q: number[], p: number[]) => q.reduce((a, qi, i) => (qi > 0 ? a + qi * L(qi / (p[i] as number)) : a), 0);
 const norm = (xs: number[]) => xs.map((x) => x / xs.reduce((a, b) => a + b, 0));
-
-async function done(gen: AsyncGenerator<DecodeEvent>): Promise<readonly SequenceResult[]> {
-  let last: DecodeEvent | undefined;
-  for await (const e of gen) last = e;
-  if (last?.type !== 'done') throw new Error('no done event');
-  return last.sequences;
-}
 
 // vocab 4, token 0 = EOS (made unlikely so runs are long); rows do not depend on the history.
 const P = [0.01, 0.5, 0.3, 0.19];

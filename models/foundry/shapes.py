@@ -75,7 +75,7 @@ def build(name, out):
             if json.load(fh).get('recipe') == RECIPE:
                 return out
     t0 = time.time()
-    tmp = out + '.building'
+    tmp = f'{out}.building-{os.getpid()}'
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(os.path.join(tmp, 'onnx'))
     torch.manual_seed(seed)

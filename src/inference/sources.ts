@@ -53,6 +53,9 @@ export function onnxFileFor(dtype: string): string {
   return `onnx/${hit ? hit[0] : 'model.onnx'}`;
 }
 
+/** transformers.js's MAX_EXTERNAL_DATA_CHUNKS. */
+const MAX_EXTERNAL_DATA = 100;
+
 /** Same pattern transformers.js accepts as a Hub id (`org/name`, no `..` or `--`). */
 const HUB_ID = /^[\w.-]{1,96}\/[\w.-]{1,96}$/;
 
@@ -217,6 +220,36 @@ export class ModelSources {
     const changed = this.dtype(id) !== dtype;
     this.dtypes.set(id, dtype);
     return changed;
+  }
+
+  /**
+   * How many external-data files the ONNX file of `id`'s current dtype has (`onnx/model.onnx` →
+   * `onnx/model.onnx_data`, `…_data_1`, …), 0 when none: onnxruntime-web cannot read them from
+   * disk, so transformers.js must fetch them (its `use_external_data_format`) and mount them under
+   * the name the graph records (`model.onnx_data`). Picked folders: from the file list. Hugging Face
+   * ids: HEAD requests to the hub host. Bundled ids: not probed (the site's own models have none; one
+   * that does says so in config.json's `transformers.js_config`, which transformers.js reads itself).
+   */
+  async externalDataFiles(id: string): Promise<number> {
+    const base = onnxFileFor(this.dtype(id));
+    const name = (i: number) => `${base}_data${i === 0 ? '' : `_${i}`}`;
+    const folder = this.folders.get(id);
+    let n = 0;
+    if (folder) {
+      while (n < MAX_EXTERNAL_DATA && folder.files.has(name(n))) n++;
+      return n;
+    }
+    if (!this.hubs.has(id)) return 0;
+    while (n < MAX_EXTERNAL_DATA) {
+      try {
+        const res = await this.opts.fetch(this.remoteUrl(id, name(n)), { method: 'HEAD' });
+        if (!res.ok || (res.headers.get('content-type') ?? '').includes('text/html')) break;
+      } catch {
+        break;
+      }
+      n++;
+    }
+    return n;
   }
 
   /** Registers a picked folder or a Hugging Face id; checks what can be checked before loading. */

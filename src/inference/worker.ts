@@ -58,10 +58,11 @@ const backend: Backend = {
     return { ...chooseDevice(choice, adapter as AdapterLike | null, why), threads, crossOriginIsolated: isolated };
   },
   async loadLanguageModel(id, device, onProgress) {
-    const lm = await sources.run(id, onProgress, () => loadLanguageModel(id, { device, dtype: sources.dtype(id) }));
+    const lm = await sources.run(id, onProgress, async () => loadLanguageModel(id, { device, dtype: sources.dtype(id), externalData: await sources.externalDataFiles(id) }));
     return { model: lm, tokenizer: lm.tokenizer };
   },
-  loadSequenceRewardModel: (id, device, onProgress) => sources.run(id, onProgress, () => loadSequenceRewardModel(id, { device, dtype: sources.dtype(id) })),
+  loadSequenceRewardModel: (id, device, onProgress) =>
+    sources.run(id, onProgress, async () => loadSequenceRewardModel(id, { device, dtype: sources.dtype(id), externalData: await sources.externalDataFiles(id) })),
   register: (source) => sources.register(source),
   setDtype: (id, dtype) => sources.setDtype(id, dtype),
   sourceLabel: (id) => sources.label(id),

@@ -236,3 +236,36 @@ describe('tokenizer compatibility', () => {
     expect(loads).toBe(before + 1);
   });
 });
+
+describe('external data (onnx/model.onnx_data)', () => {
+  const HOST = 'http://127.0.0.1:9999/';
+  const json = (o: unknown) => new Response(JSON.stringify(o), { headers: { 'content-type': 'application/json' } });
+  const bin = () => new Response(new Uint8Array(8), { headers: { 'content-type': 'application/octet-stream' } });
+
+  it('counts the data files of the chosen dtype: from a picked folder\'s listing, by HEAD on the hub, none for bundled ids', async () => {
+    const { sources, calls } = setup({
+      [`${HOST}test-org/big/resolve/main/config.json`]: json({ architectures: ['GPT2LMHeadModel'] }),
+      [`${HOST}test-org/big/resolve/main/onnx/model.onnx_data`]: bin(),
+      [`${HOST}test-org/big/resolve/main/onnx/model.onnx_data_1`]: bin(),
+      [`${HOST}test-org/big/resolve/main/onnx/model_fp16.onnx_data`]: new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } }),
+    });
+    const data = new Blob([new Uint8Array(8)]);
+    await sources.register(folder('tiny-base', 'ext', { 'onnx/model.onnx_data': data, 'onnx/model_fp16.onnx': new Blob([ONNX]) }));
+    expect(await sources.externalDataFiles('local/ext')).toBe(1);
+    sources.setDtype('local/ext', 'fp16');
+    expect(await sources.externalDataFiles('local/ext')).toBe(0); // model_fp16.onnx has no model_fp16.onnx_data
+    await sources.register(folder('tiny-base', 'plain'));
+    expect(await sources.externalDataFiles('local/plain')).toBe(0);
+    expect(calls).toEqual([]);
+
+    await sources.register({ kind: 'hub', repo: 'test-org/big', revision: 'main', host: HOST, dtype: 'fp32' });
+    calls.length = 0;
+    expect(await sources.externalDataFiles('test-org/big')).toBe(2); // model.onnx_data and model.onnx_data_1, then a 404
+    expect(calls).toEqual(['onnx/model.onnx_data', 'onnx/model.onnx_data_1', 'onnx/model.onnx_data_2'].map((f) => `${HOST}test-org/big/resolve/main/${f}`));
+    sources.setDtype('test-org/big', 'fp16');
+    expect(await sources.externalDataFiles('test-org/big')).toBe(0); // an HTML page is not a data file
+    calls.length = 0;
+    expect(await sources.externalDataFiles('tiny-base')).toBe(0);
+    expect(calls).toEqual([]);
+  });
+});

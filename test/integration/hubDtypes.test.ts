@@ -85,9 +85,11 @@ describe('gpt2-lm fp16 (model_fp16.onnx: fp16 logits and KV)', () => {
 });
 
 describe('external data (onnx/model.onnx + onnx/model.onnx_data, no use_external_data_format in config.json)', () => {
-  it('loads and decodes as the single-file export does', async () => {
+  // externalData (use_external_data_format, what the browser's worker passes) changes nothing in Node:
+  // transformers.js hands onnxruntime-node paths, and it reads the data file next to the model.
+  it.each([undefined, 1])('loads and decodes as the single-file export does (externalData %s)', async (externalData) => {
     const ext = readJson<{ cases: Case[] }>(HUB + 'gpt2-lm-external/reference.json');
-    const lm = await loadLanguageModel(HUB + 'gpt2-lm-external', { device: 'cpu', dtype: 'fp32' });
+    const lm = await loadLanguageModel(HUB + 'gpt2-lm-external', { device: 'cpu', dtype: 'fp32', externalData });
     try {
       const c = ext.cases[0] as Case;
       const { logits, cache } = await lm.prefill([c.ids]);

@@ -30,6 +30,13 @@ export interface LoadOptions {
   device: Device;
   /** Passed to transformers.js; 'fp32' for the bundled models. */
   dtype?: string;
+  /**
+   * How many external-data files (`model.onnx_data`, `…_data_1`, …) the ONNX file has; passed to
+   * transformers.js as `use_external_data_format`, which fetches them and hands them to onnxruntime
+   * (the browser's WASM cannot read them from disk). 0/absent: config.json's `transformers.js_config`
+   * decides, and Node's onnxruntime reads them next to the model file by itself.
+   */
+  externalData?: number;
   /** Sequence classifiers: which label is the reward (a name, an index, or "A-B"); see resolveRewardLabel. */
   rewardLabel?: string;
   /**
@@ -681,7 +688,12 @@ async function loadParts(
   const config = await stage(id, CONFIG_FILES, opts, () => AutoConfig.from_pretrained(id));
   const tokenizer = await stage(id, TOKENIZER_FILES, opts, () => loadTokenizer(id));
   const model = await stage(id, ['generation_config.json'], opts, () =>
-    Auto.from_pretrained(id, { config, device: opts.device, dtype: (opts.dtype ?? 'fp32') as 'fp32' }),
+    Auto.from_pretrained(id, {
+      config,
+      device: opts.device,
+      dtype: (opts.dtype ?? 'fp32') as 'fp32',
+      ...(opts.externalData ? { use_external_data_format: opts.externalData } : {}),
+    }),
   );
   try {
     const architectures = (config as unknown as { architectures?: string[] }).architectures ?? [];

@@ -14,6 +14,12 @@ export interface KvCache {
    * Used to reorder beams and to tile a prompt to several rows. This cache stays valid.
    */
   select(rows: Int32Array): Promise<KvCache>;
+  /**
+   * As `select(rows)` with `rows.length === this.rows`, but consumes this cache (it is disposed and
+   * must not be used again), so a backend may reorder in place and copy only the rows that must be
+   * duplicated (core/model/reorderPlan.ts). Beam search reorders this way. Optional.
+   */
+  reorder?(rows: Int32Array): Promise<KvCache>;
   /** Frees the cache's buffers (GPU memory on WebGPU). Safe to call twice. */
   dispose(): void;
 }

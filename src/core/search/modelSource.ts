@@ -135,9 +135,13 @@ export class ModelSource implements NextTokenSource {
       let cache = this.caches[m];
       if (!cache) throw new Error('advance() before start()');
       if (parents && !isIdentity(parents, cache.rows)) {
-        const sel = await cache.select(parents);
-        cache.dispose();
-        cache = sel;
+        if (cache.reorder && parents.length === cache.rows) {
+          cache = await cache.reorder(parents); // consumes the old cache (a refused reorder leaves it in this.caches for dispose)
+        } else {
+          const sel = await cache.select(parents);
+          cache.dispose();
+          cache = sel;
+        }
       }
       this.caches[m] = null; // step consumes it
       const r = await (this.models[m] as LanguageModel).step(cache, tokens);

@@ -11,6 +11,7 @@ import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer
 import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
 import { logSumExpRange as lseRange } from '../../core/math/logSumExpFast.ts';
 import { toFloat32 } from '../../core/math/half.ts';
+import { applyCopies, planReorder } from '../../core/model/reorderPlan.ts';
 import {
   CONFIG_FILES,
   TOKENIZER_FILES,
@@ -121,34 +122,106 @@ function gatherRowsCpu(t: Tensor, rows: Int32Array): Tensor {
   return new Tensor(t.type as 'float32', dst, [rows.length, ...dims.slice(1)]);
 }
 
+/**
+ * KV-row gathers since the process started (select and reorder, CPU and GPU): calls, wall time,
+ * rows copied and bytes copied on the CPU. The bench reads it to say what the gather costs per beam step.
+ */
+const gathers = { calls: 0, ms: 0, rowsCopied: 0, bytesCopied: 0 };
+
+export function kvGatherStats(): { calls: number; ms: number; rowsCopied: number; bytesCopied: number } {
+  return { ...gathers };
+}
+
 class TransformersKvCache implements KvCache {
   private disposed = false;
   private readonly ownedGpu: number;
   constructor(
-    readonly entries: Feeds,
-    /** 0/1 attention mask, [rows, length]. */
-    readonly mask: Uint8Array,
+    /** The past_key_values.* tensors, [slots, …]. */
+    readonly slotEntries: Feeds,
+    /** 0/1 attention mask, [slots, length]. */
+    readonly slotMask: Uint8Array,
     readonly rows: number,
     readonly length: number,
+    /**
+     * Logical row i lives in slot `order[i]` of the tensors and mask (null: the identity). Only
+     * `reorder` makes one; `step` feeds tokens and returns logits through it.
+     */
+    readonly order: Int32Array | null = null,
   ) {
-    this.ownedGpu = Object.values(entries).filter(isGpu).length;
+    this.ownedGpu = Object.values(slotEntries).filter(isGpu).length;
     live.caches++;
     live.gpuBuffers += this.ownedGpu;
+  }
+
+  /** The tensors in row order, for a forward pass; a reordered cache refuses (only `step` reads slots). */
+  get entries(): Feeds {
+    this.inRowOrder();
+    return this.slotEntries;
+  }
+
+  /** The 0/1 mask in row order, [rows, length]; a reordered cache refuses, as `entries`. */
+  get mask(): Uint8Array {
+    this.inRowOrder();
+    return this.slotMask;
+  }
+
+  private inRowOrder(): void {
+    if (this.order) throw new Error('this KV cache was reordered (KvCache.reorder): its rows sit in other slots and only step() reads it; select() it for anything else');
   }
 
   async select(rows: Int32Array): Promise<KvCache> {
     if (this.disposed) throw new Error('KV cache used after dispose');
     for (const r of rows) if (r < 0 || r >= this.rows) throw new RangeError(`cache row ${r} out of range 0..${this.rows - 1}`);
-    const names = Object.keys(this.entries);
-    const tensors = names.map((n) => this.entries[n] as Tensor);
-    const gathered = tensors.some(isGpu)
-      ? (await gatherRowsGpu(tensors as unknown as GpuTensorLike[], rows)).map((t) => new Tensor(t as never))
-      : tensors.map((t) => gatherRowsCpu(t, rows));
+    const t0 = performance.now();
+    const order = this.order;
+    const slots = order ? Int32Array.from(rows, (r) => order[r] as number) : rows;
+    const names = Object.keys(this.slotEntries);
+    const tensors = names.map((n) => this.slotEntries[n] as Tensor);
+    const gpu = tensors.some(isGpu);
+    const gathered = gpu
+      ? (await gatherRowsGpu(tensors as unknown as GpuTensorLike[], slots)).map((t) => new Tensor(t as never))
+      : tensors.map((t) => gatherRowsCpu(t, slots));
     const entries: Feeds = {};
     names.forEach((n, i) => (entries[n] = gathered[i] as Tensor));
     const mask = new Uint8Array(rows.length * this.length);
-    rows.forEach((r, i) => mask.set(this.mask.subarray(r * this.length, (r + 1) * this.length), i * this.length));
+    slots.forEach((r, i) => mask.set(this.slotMask.subarray(r * this.length, (r + 1) * this.length), i * this.length));
+    gathers.calls++;
+    gathers.rowsCopied += rows.length;
+    if (!gpu) for (const t of tensors) gathers.bytesCopied += (rows.length * (t.data as Float32Array).byteLength) / this.rows;
+    gathers.ms += performance.now() - t0;
     return new TransformersKvCache(entries, mask, rows.length, this.length);
+  }
+
+  /**
+   * KvCache.reorder: consumes this cache. On the CPU the rows stay in their slots and only the
+   * duplicated parents are copied (planReorder: rows − distinct parents copies, none when beams only
+   * change rank), in place in this cache's own buffers, whatever the cache length; on the GPU, and
+   * when the row count changes, it is select + dispose.
+   */
+  async reorder(rows: Int32Array): Promise<KvCache> {
+    if (this.disposed) throw new Error('KV cache used after dispose');
+    const tensors = Object.values(this.slotEntries);
+    if (rows.length !== this.rows || tensors.some(isGpu)) {
+      const sel = await this.select(rows);
+      this.dispose();
+      return sel;
+    }
+    const t0 = performance.now();
+    const plan = planReorder(this.order, rows, this.rows); // throws on a bad row before anything moves
+    const n = plan.copies.length / 2;
+    for (const t of tensors) {
+      const data = t.data as Float32Array;
+      applyCopies(data, data.length / this.rows, plan.copies);
+      gathers.bytesCopied += (n * data.byteLength) / this.rows;
+    }
+    applyCopies(this.slotMask, this.length, plan.copies);
+    gathers.calls++;
+    gathers.rowsCopied += n;
+    gathers.ms += performance.now() - t0;
+    // The buffers move to the new cache: this one is done without freeing them.
+    this.disposed = true;
+    live.caches--;
+    return new TransformersKvCache(this.slotEntries, this.slotMask, this.rows, this.length, plan.order);
   }
 
   dispose(): void {
@@ -156,7 +229,7 @@ class TransformersKvCache implements KvCache {
     this.disposed = true;
     live.caches--;
     live.gpuBuffers -= this.ownedGpu;
-    for (const t of Object.values(this.entries)) {
+    for (const t of Object.values(this.slotEntries)) {
       if (!isGpu(t)) continue;
       try {
         t.dispose();
@@ -168,7 +241,7 @@ class TransformersKvCache implements KvCache {
 
   /** Number of live GPU buffers held (for leak tests). */
   get gpuBuffers(): number {
-    return this.disposed ? 0 : Object.values(this.entries).filter(isGpu).length;
+    return this.disposed ? 0 : Object.values(this.slotEntries).filter(isGpu).length;
   }
 }
 
@@ -180,13 +253,13 @@ function pastName(k: string): string | null {
   return n;
 }
 
-function cacheFrom(out: Record<string, Tensor>, mask: Uint8Array, rows: number, length: number): TransformersKvCache {
+function cacheFrom(out: Record<string, Tensor>, mask: Uint8Array, rows: number, length: number, order: Int32Array | null = null): TransformersKvCache {
   const entries: Feeds = {};
   for (const k in out) {
     const n = pastName(k);
     if (n !== null) entries[n] = out[k] as Tensor;
   }
-  return new TransformersKvCache(entries, mask, rows, length);
+  return new TransformersKvCache(entries, mask, rows, length, order);
 }
 
 /**
@@ -299,17 +372,22 @@ export class TransformersLanguageModel implements LanguageModel {
     const L = c.length + 1;
     const mask = new Uint8Array(c.rows * L);
     for (let r = 0; r < c.rows; r++) {
-      mask.set(c.mask.subarray(r * c.length, (r + 1) * c.length), r * L);
+      mask.set(c.slotMask.subarray(r * c.length, (r + 1) * c.length), r * L); // slot order, as the tensors
       mask[r * L + c.length] = 1;
     }
+    // A reordered cache (KvCache.reorder) keeps rows in slots: tokens go in by slot, logits come back by row.
+    const order = c.order;
+    const slotNext = order ? new Int32Array(c.rows) : next;
+    if (order) for (let i = 0; i < c.rows; i++) slotNext[order[i] as number] = next[i] as number;
     const out = await this.forward({
-      input_ids: int64(next, [c.rows, 1]),
+      input_ids: int64(slotNext, [c.rows, 1]),
       attention_mask: int64Mask(mask, [c.rows, L]),
       // Passed as `past_key_values` (not spread) so transformers.js slices the derived position_ids.
-      past_key_values: c.entries as unknown as Tensor,
+      past_key_values: c.slotEntries as unknown as Tensor,
     });
     c.dispose();
-    return { logits: stepLogits(out.logits as Tensor), cache: cacheFrom(out, mask, c.rows, L) };
+    const logits = stepLogits(out.logits as Tensor);
+    return { logits: order ? Array.from(order, (s) => logits[s] as Float32Array) : logits, cache: cacheFrom(out, mask, c.rows, L, order) };
   }
 
   async score(batch: readonly (readonly number[])[], from: readonly number[]): Promise<Float32Array[]> {

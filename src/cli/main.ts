@@ -1,5 +1,5 @@
 /**
- * `decoding-lab` entry: generate | rank | bench. Exit 0 on success, 2 on bad input (one line on
+ * `decoding-lab` entry: generate | rank | candidates | bench. Exit 0 on success, 2 on bad input (one line on
  * stderr naming the file/line/field at fault), 1 on other failures.
  */
 import { ConfigError } from '../core/search/strategy.ts';
@@ -41,6 +41,13 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
     --token-scores   with --json: each pair gets chosen_tokens/rejected_tokens ({id, text, score})
     --json adds breakdowns: margin_histogram, calibration_bins, by_length, by_ref_logratio,
       skipped_pairs, pair_details
+  decoding-lab candidates --policy M (--prompt TEXT | --prompts FILE) [--method nc_sample|diverse_beam|sample]
+                    [--k 4] [--seed S] [sampling options] [--nc-penalty L] [--nc-ngram N] [--out FILE]
+                     k candidates per prompt as JSONL, one line per prompt: {prompt, method, candidates:
+                     [{text, token_ids, logprob}], diversity: {self_bleu, distinct_1, distinct_2}, seed}.
+                     FILE: .txt (one prompt a line) or JSONL with a "prompt" field. nc_sample: candidate j
+                     loses L·(earlier candidates with that n-gram) on each token completing one (L default
+                     1, N default 2; L 0 = sample); diverse_beam: num_beams = num_beam_groups = k
   decoding-lab bench [--json] [--repeats N] [--max_new_tokens T]
                      Node-only speed ratios (median of N rounds, default 7; T-token runs, default
                      64). \`npm run bench\` adds headless Chromium and writes bench/results.{json,md}
@@ -75,6 +82,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(p.json ? JSON.stringify(out) + '\n' : formatRank(out) + '\n');
         return 0;
       }
+      case 'candidates': {
+        await (await import('./candidates.ts')).candidatesCommand(p);
+        return 0;
+      }
       case 'bench': {
         const { bench, formatBench } = await import('./bench.ts');
         const out = await bench(p);
@@ -82,7 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError(`unknown command "${cmd}"; use generate, rank or bench`);
+        throw new UsageError(`unknown command "${cmd}"; use generate, rank, candidates or bench`);
     }
   } catch (e) {
     const err = e as Error;

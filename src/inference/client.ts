@@ -3,7 +3,8 @@
  * callback. If the worker dies, every pending request fails with a clear message, a fresh worker is
  * started and re-initialised on the same device choice, and `onRestart` tells the page.
  */
-import type { BenchOptions, BenchResult } from './protocol.ts';
+import type { BenchOptions, BenchResult, CandidatesRun } from './protocol.ts';
+import type { CandidateSet } from '../core/search/candidates.ts';
 import type { DebugAction, DebugResources, Device } from './protocol.ts';
 import type {
   DeviceChoice,
@@ -152,6 +153,7 @@ export class InferenceClient {
     for (const { body } of pending) {
       if (body?.type === 'generate') [body.run.policy, ...(body.run.arms ?? []), body.run.tuned, body.run.ref].forEach((id) => id && lm.add(id));
       if (body?.type === 'generate' && body.run.rewardModel) rm.add(body.run.rewardModel);
+      if (body?.type === 'candidates') lm.add(body.run.policy);
       if (body?.type === 'rank') [body.job.policy, body.job.tuned, body.job.ref, body.job.arm].forEach((id) => id && lm.add(id));
       if (body?.type === 'rank' && body.job.rewardModel) rm.add(body.job.rewardModel);
       if (body?.type === 'load') (body.as === 'rm' ? rm : lm).add(body.modelId);
@@ -209,6 +211,11 @@ export class InferenceClient {
 
   generate(run: GenerateRun, onEvent: (e: TokenEvent) => void): { id: number; done: Promise<void> } {
     return this.send<void>({ type: 'generate', run }, onEvent);
+  }
+
+  /** k candidates for one prompt with their set diversity (nc_sample, diverse_beam or sample); progress events while it runs. */
+  candidates(run: CandidatesRun, onEvent: (e: TokenEvent) => void = () => {}): { id: number; done: Promise<CandidateSet> } {
+    return this.send<CandidateSet>({ type: 'candidates', run }, onEvent);
   }
 
   rank(job: RankJob, onProgress: (p: RankProgress) => void): { id: number; done: Promise<RankResult> } {

@@ -5,6 +5,8 @@
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../core/model/types.ts';
 import { greedy } from '../core/search/greedy.ts';
 import { decode, type StrategyModels } from '../core/search/strategy.ts';
+import { generateCandidates } from '../core/search/candidates.ts';
+import type { DecodeEvent } from '../core/search/events.ts';
 import { readItems } from '../core/data/preferences.ts';
 import type { ScorerModels } from '../core/metrics/scorePairs.ts';
 import { topK } from '../core/math/topk.ts';
@@ -64,6 +66,8 @@ function modelsOf(req: Request): { lm: string[]; rm: string[] } {
   switch (req.type) {
     case 'generate':
       return { lm: ids(req.run.policy, ...(req.run.arms ?? []), req.run.tuned, req.run.ref), rm: ids(req.run.rewardModel) };
+    case 'candidates':
+      return { lm: [req.run.policy], rm: [] };
     case 'rank':
     case 'score-pair':
       return { lm: ids(req.job.policy, req.job.tuned, req.job.ref, req.job.arm), rm: ids(req.job.rewardModel) };
@@ -286,6 +290,8 @@ export class Handler {
           return;
         case 'generate':
           return await this.generate(req);
+        case 'candidates':
+          return await this.candidates(req);
         case 'probe':
           return await this.probe(req);
         case 'rank':
@@ -341,6 +347,25 @@ export class Handler {
         this.assertDevice(runDevice); // a lost device may leave ORT returning garbage, not failing
       }
       this.post({ id: req.id, type: 'result', value: null });
+    } finally {
+      this.running.delete(req.id);
+    }
+  }
+
+  /** A candidate set (core/search/candidates.ts): progress events while it runs, then the CandidateSet as the result. */
+  private async candidates(req: Extract<Request, { type: 'candidates' }>): Promise<void> {
+    const run = req.run;
+    const { model, tokenizer } = await this.lm(run.policy);
+    const bos = run.addBos === false ? undefined : tokenizer.bosTokenId;
+    const promptIds = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(run.prompt)];
+    const ctrl = new AbortController();
+    this.running.set(req.id, ctrl);
+    try {
+      const onEvent = (event: DecodeEvent) => {
+        if (event.type === 'progress') this.post({ id: req.id, type: 'event', data: { event, texts: [] } });
+      };
+      const value = await generateCandidates({ policy: model, tokenizer, promptIds, method: run.method, k: run.k, seed: run.seed, options: run.options, signal: ctrl.signal, onEvent });
+      this.post({ id: req.id, type: 'result', value });
     } finally {
       this.running.delete(req.id);
     }

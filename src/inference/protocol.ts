@@ -4,6 +4,7 @@
  */
 import type { DecodeEvent } from '../core/search/events.ts';
 import type { StrategySpec } from '../core/search/strategy.ts';
+import type { CandidateMethod, CandidateOptions } from '../core/search/candidates.ts';
 import type { PreferencePair } from '../core/data/preferences.ts';
 import type { PairScore, PartialScores } from '../core/metrics/scorePairs.ts';
 
@@ -34,6 +35,8 @@ export type Request =
       readonly type: 'generate';
       readonly run: GenerateRun;
     }
+  /** k candidates for one prompt with their set diversity (core/search/candidates.ts); answers a CandidateSet. */
+  | { readonly id: number; readonly type: 'candidates'; readonly run: CandidatesRun }
   | { readonly id: number; readonly type: 'cancel'; readonly target: number }
   | { readonly id: number; readonly type: 'rank'; readonly job: RankJob }
   /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */
@@ -191,6 +194,20 @@ export interface GenerateRun {
   /** A classifier with several labels as the reward: a label (name or index) or "A-B" (the CLI's --reward-label). */
   readonly rewardLabel?: string;
   /** Prepend the BOS the policy's tokenizer adds (HF add_special_tokens). @default true */
+  readonly addBos?: boolean;
+}
+
+/** A candidate set for one prompt (the `candidates` request; the CLI's `decoding-lab candidates`). */
+export interface CandidatesRun {
+  readonly policy: string;
+  readonly prompt: string;
+  readonly method: CandidateMethod;
+  readonly k: number;
+  /** @default 0 */
+  readonly seed?: number;
+  /** generation_config names (max_new_tokens, temperature, top_k, …), nc_sample's ncPenalty and ncNgram. */
+  readonly options?: CandidateOptions;
+  /** Prepend the BOS the policy's tokenizer adds. @default true */
   readonly addBos?: boolean;
 }
 

@@ -57,6 +57,8 @@ export class RunForm {
   tuned = $state('tiny-dpo-positive');
   ref = $state('tiny-base');
   rewardModel = $state('tiny-rm-positive');
+  /** A classifier with several labels as the reward: a label or "A-B" ('' = the model's single output). URL `reward_label`. */
+  rewardLabel = $state('');
   n = $state(8);
   argsK = $state(10);
   argsWeight = $state(1);
@@ -211,12 +213,12 @@ export class RunForm {
       },
       arms: arms.map(([id]) => id),
       ...(s === 'implicit' ? { tuned: this.tuned, ref: this.ref } : {}),
-      ...(s === 'args' || s === 'best_of_n' || s === 'rejection' ? { rewardModel: this.rewardModel } : {}),
+      ...(s === 'args' || s === 'best_of_n' || s === 'rejection' ? { rewardModel: this.rewardModel, ...(this.rewardLabel ? { rewardLabel: this.rewardLabel } : {}) } : {}),
     };
   }
 }
 
-type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'rewardBeta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty';
+type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'rewardBeta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty' | 'rewardLabel';
 
 /** URL parameter ↔ form field. */
 const URL_FIELDS: readonly (readonly [string, Field])[] = [
@@ -225,7 +227,7 @@ const URL_FIELDS: readonly (readonly [string, Field])[] = [
   ['num_beam_groups', 'numBeamGroups'], ['diversity_penalty', 'diversityPenalty'], ['length_penalty', 'lengthPenalty'],
   ['num_return_sequences', 'numReturnSequences'], ['guidance_beta', 'beta'], ['beta', 'rewardBeta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
   ['tuned', 'tuned'], ['ref', 'ref'], ['reward_model', 'rewardModel'], ['n', 'n'], ['args_k', 'argsK'], ['args_weight', 'argsWeight'], ['rso_beta', 'rsoBeta'],
-  ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'], ['repetition_penalty', 'repetitionPenalty'],
+  ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'], ['repetition_penalty', 'repetitionPenalty'], ['reward_label', 'rewardLabel'],
 ];
 
 /** Field labels, as the form shows them (for "which fields a preset changed"). */
@@ -233,7 +235,7 @@ const FIELD_LABEL: Partial<Record<Field, string>> = {
   policy: 'policy', prompt: 'prompt', strategy: 'strategy', maxNewTokens: 'max_new_tokens', doSample: 'do_sample', temperature: 'temperature',
   topK: 'top_k', topP: 'top_p', seed: 'seed', numBeams: 'num_beams', numBeamGroups: 'num_beam_groups', diversityPenalty: 'diversity_penalty',
   lengthPenalty: 'length_penalty', numReturnSequences: 'num_return_sequences', beta: 'guidance β', rewardBeta: 'DPO β', armPositive: 'weight: tiny-arm-positive',
-  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side-by-side comparison', sideSamples: 'samples per side', repetitionPenalty: 'repetition_penalty',
+  armConcise: 'weight: tiny-arm-concise', rewardModel: 'reward model', n: 'N', sideBy: 'side-by-side comparison', sideSamples: 'samples per side', repetitionPenalty: 'repetition_penalty', rewardLabel: 'reward label',
 };
 
 function show(v: unknown): string {

@@ -3,7 +3,7 @@
  * missed, a reason for every miss built from the numbers measured in the same run, and the Markdown
  * table written to bench/results.md. Pure (no node: imports), so tests and the worker can use it.
  */
-import type { BenchRun } from './suite.ts';
+import { PROFILE, RANKING_BATCHED, RUN, type BenchRun } from './suite.ts';
 
 export interface TargetSpec {
   /** The ratio (or measurement) it checks. */
@@ -19,6 +19,17 @@ export const RATIO_TARGETS: readonly TargetSpec[] = [
   { key: 'beam4_step_vs_greedy_step', op: '<=', bound: 2 },
   { key: 'genarm1_vs_greedy', op: '<=', bound: 2.2 },
   { key: 'ranking_batched_vs_naive', op: '>=', bound: 3 },
+];
+/**
+ * Targets at a realistic shape (`bench --shape`, issue 13 item 5): each strategy's overhead over the
+ * model's own forward passes on the same rows. The bundled run reports these ratios without targets
+ * (a 1.35M-parameter model is dominated by per-call overhead).
+ */
+export const SHAPE_TARGETS: readonly TargetSpec[] = [
+  { key: 'greedy_step_vs_forward1', op: '<=', bound: 1.05 },
+  { key: 'beam4_step_vs_forward4', op: '<=', bound: 1.15 },
+  { key: 'genarm1_step_vs_forward_pair', op: '<=', bound: 1.1 },
+  { key: 'ranking_vs_forward', op: '>=', bound: 0.85 },
 ];
 /** App JavaScript, gzipped (ORT wasm excluded). */
 export const BUNDLE_TARGET: TargetSpec = { key: 'bundle_js_gzip_kb', op: '<=', bound: 300, unit: 'KB' };
@@ -77,6 +88,63 @@ function ratioReason(key: string, r: Record<string, number>, runs: readonly Benc
     default:
       return 'missed';
   }
+}
+
+const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(x >= 10 ? 1 : 2)} ms`);
+const pct = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !(b > 0) ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
+
+/**
+ * Where a strategy's step goes, from one run's medians: the step, the time inside its forward
+ * passes, the KV-row gather, and the rest (search, log-softmax and combine in JavaScript), against
+ * the model alone running the same calls. The "why missed" of a shape target.
+ */
+export function stepProfile(runs: readonly BenchRun[], step: string, alone: string): string {
+  const get = (n: string) => runs.find((x) => x.name === n)?.median;
+  const total = get(step);
+  const fwd = get(step + PROFILE.forward);
+  const gather = get(step + PROFILE.gather);
+  const model = get(alone);
+  const parts = [`a step takes ${ms(total)} vs ${ms(model)} for the model alone on the same rows`];
+  if (fwd !== undefined) parts.push(`${ms(fwd)} of it inside forward passes (${pct(fwd, total)})`);
+  if (gather !== undefined) parts.push(`${ms(gather)} gathering KV rows (${pct(gather, total)})`);
+  if (total !== undefined && fwd !== undefined) {
+    parts.push(`${ms(total - fwd - (gather ?? 0))} in search, log-softmax and combine in JavaScript (${pct(total - fwd - (gather ?? 0), total)})`);
+    if (model !== undefined && fwd > model * 1.02) parts.push(`the forward passes ran ${ms(fwd - model)} slower inside the strategy than alone (noise on a shared CPU, or cache effects of the extra work between calls)`);
+  }
+  return parts.join('; ');
+}
+
+/** Why a shape target was missed: the profile of that strategy's step (or of the ranking run). */
+function shapeReason(key: string, runs: readonly BenchRun[]): string {
+  switch (key) {
+    case 'greedy_step_vs_forward1':
+      return stepProfile(runs, RUN.greedyStep, RUN.modelGreedy);
+    case 'beam4_step_vs_forward4':
+      return stepProfile(runs, RUN.beam4, RUN.modelBeam4);
+    case 'genarm1_step_vs_forward_pair':
+      return stepProfile(runs, RUN.genarm1, RUN.modelPair);
+    case 'ranking_vs_forward': {
+      const get = (n: string) => runs.find((x) => x.name === n)?.median;
+      const rate = get(RANKING_BATCHED);
+      const bound = get(RUN.rankingForwardBound);
+      return (
+        `${f2(rate)} pairs/s against ${f2(bound)} pairs/s if only its forward passes took time: forward passes are ${pct(rate, bound)} of the run, ` +
+        'the rest is per-position log-sum-exp over the vocabulary to read each response token\'s log-prob, tokenization and batching in JavaScript'
+      );
+    }
+    default:
+      return 'missed';
+  }
+}
+
+/** Checks the shape targets of a `bench --shape` run; a miss carries the profile of where the time went. */
+export function shapeTargets(ratios: Record<string, number>, runs: readonly BenchRun[]): Record<string, TargetResult> {
+  const out: Record<string, TargetResult> = {};
+  for (const t of SHAPE_TARGETS) {
+    if (ratios[t.key] === undefined) continue;
+    out[t.key] = check(t, ratios[t.key] as number, () => shapeReason(t.key, runs));
+  }
+  return out;
 }
 
 /** Checks the ratio targets of one backend's run. */

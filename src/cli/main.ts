@@ -48,9 +48,13 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
                      FILE: .txt (one prompt a line) or JSONL with a "prompt" field. nc_sample: candidate j
                      loses L·(earlier candidates with that n-gram) on each token completing one (L default
                      1, N default 2; L 0 = sample); diverse_beam: num_beams = num_beam_groups = k
-  decoding-lab bench [--json] [--repeats N] [--max_new_tokens T]
+  decoding-lab bench [--json] [--repeats N] [--max_new_tokens T] [--shape NAME [--limit P]]
                      Node-only speed ratios (median of N rounds, default 7; T-token runs, default
                      64). \`npm run bench\` adds headless Chromium and writes bench/results.{json,md}
+    --shape NAME     also a realistic shape (gpt2-small, smollm2-135m; random weights, built by
+                     /usr/bin/python3 models/foundry/shapes.py into bench/shapes/ on first use):
+                     each strategy's overhead over the model's own forward passes, with a profile
+                     (defaults there: 3 rounds, 32 tokens, P = 16 ranking pairs)
 
 Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.
   --dtype D          the ONNX variant to load (generate, rank): fp32 (default, onnx/model.onnx) | fp16 |

@@ -5,10 +5,72 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError, parseRunFlags } from '../../src/bench/flags.ts';
-import { check, flatTargets, formatResults, ratioTargets, RATIO_TARGETS, type BackendResult, type ResultsFile } from '../../src/bench/report.ts';
-import { median, RUN, runSuite, type BenchRun } from '../../src/bench/suite.ts';
+import { check, flatTargets, formatResults, ratioTargets, RATIO_TARGETS, shapeTargets, stepProfile, type BackendResult, type ResultsFile } from '../../src/bench/report.ts';
+import { median, overheadRatios, PROFILE, RANKING_BATCHED, RUN, runSuite, type BenchRun } from '../../src/bench/suite.ts';
 import { mainThreadTasks } from '../../src/bench/trace.ts';
+import type { KvCache, LanguageModel } from '../../src/core/model/types.ts';
 import { letterTokenizer, PrefixModel } from '../support/fakeModel.ts';
+
+/** A virtual clock: forward passes and KV reorders advance it by fixed costs; everything else is free. */
+interface Clock {
+  t: number;
+  fwd: number;
+  gather: number;
+}
+
+/**
+ * `inner` on the virtual clock: each prefill/step/score/extend costs `cost` ms of forward pass (× rows,
+ * so more rows cost more), each same-size select (a beam reorder) `gatherCost` ms; tiling is free.
+ */
+function timedModel(inner: PrefixModel, clock: Clock, cost: number, gatherCost: number): LanguageModel {
+  const fwd = (rows: number) => {
+    clock.t += cost * (1 + rows / 4);
+    clock.fwd += cost * (1 + rows / 4);
+  };
+  type Wrapped = KvCache & { inner: KvCache };
+  const wrap = (c: KvCache): Wrapped => ({
+    inner: c,
+    get length() {
+      return c.length;
+    },
+    get rows() {
+      return c.rows;
+    },
+    select: async (rows) => {
+      if (rows.length === c.rows) {
+        clock.t += gatherCost;
+        clock.gather += gatherCost;
+      }
+      return wrap(await c.select(rows));
+    },
+    dispose: () => c.dispose(),
+  });
+  return {
+    id: inner.id,
+    vocabSize: inner.vocabSize,
+    eosTokenIds: inner.eosTokenIds,
+    contextLength: inner.contextLength,
+    prefill: async (b) => {
+      fwd(b.length);
+      const r = await inner.prefill(b);
+      return { logits: r.logits, cache: wrap(r.cache) };
+    },
+    step: async (c, next) => {
+      fwd(next.length);
+      const r = await inner.step((c as Wrapped).inner, next);
+      return { logits: r.logits, cache: wrap(r.cache) };
+    },
+    score: async (b, f) => {
+      fwd(b.length);
+      return inner.score(b, f);
+    },
+    extend: async (c, conts) => {
+      fwd(conts.length);
+      return inner.extend((c as Wrapped).inner, conts);
+    },
+    dispose: async () => {},
+  };
+}
 
 const pairs = [
   { id: '0', prompt: 'abc', chosen: 'dd', rejected: 'eef', extra: {} },
@@ -35,6 +97,9 @@ describe('runSuite', () => {
           { id: 'hh', label: 'HH-RLHF', pairs },
         ],
         onRound: (n) => rounds.push(n),
+        // clocks that count half of all wall time as forward passes, a tenth as gathers
+        forwardMs: () => performance.now() / 2,
+        gatherMs: () => performance.now() / 10,
       },
     );
     expect(rounds).toEqual([0, 1, 2, 3]);
@@ -56,9 +121,63 @@ describe('runSuite', () => {
         'greedy_vs_generate', 'beam4_step_vs_greedy_step', 'beam8_step_vs_greedy_step', 'diverse_beam4x2_step_vs_greedy_step',
         'genarm1_vs_greedy', 'genarm2_vs_greedy', 'implicit_vs_greedy', 'forward4_vs_forward1', 'forward8_vs_forward1',
         'ranking_batched_vs_naive', 'ranking_shared_vs_full_batched', 'ranking_batched_vs_naive_hh',
+        // issue 13: overhead over the model's own forward passes (ranking_vs_forward and the gather share need the clocks)
+        'greedy_step_vs_forward1', 'beam4_step_vs_forward4', 'genarm1_step_vs_forward_pair', 'ranking_vs_forward', 'beam4_gather_share',
       ].sort(),
     );
     expect(policy.live.size).toBe(0); // every cache the suite made was disposed
+  });
+
+  it('overhead set on a virtual clock: a strategy whose only cost is its forward passes is at exactly 1× the model alone', async () => {
+    // Forward passes cost 2 ms × (1 + rows/4); beam reorders 0.5 ms each; search JavaScript costs nothing.
+    // So greedy, GenARM and ranking must come out at exactly 1 (the model-alone jobs make the same
+    // calls: prefill + tokens − 1 steps, on the same rows), and beam 4 at 1 + its gather per step ÷ the
+    // model alone. An off-by-one step, the wrong row count or the wrong divisor moves these.
+    const clock: Clock = { t: 0, fwd: 0, gather: 0 };
+    const policy = timedModel(new PrefixModel(8, 64, 'policy'), clock, 2, 0.5);
+    const arm = timedModel(new PrefixModel(8, 64, 'arm'), clock, 2, 0.5);
+    const r = await runSuite(
+      { policy, tokenizer: letterTokenizer(8), arms: [arm, arm], tuned: policy, ref: policy },
+      {
+        set: 'overhead',
+        reps: 1,
+        tokens: 5,
+        prompt: 'abc',
+        rankingSets: [{ id: 'bundled', label: 'bundled', pairs }, { id: 'hh', label: 'HH-RLHF', pairs }],
+        now: () => clock.t,
+        forwardMs: () => clock.fwd,
+        gatherMs: () => clock.gather,
+      },
+    );
+    const m = (name: string) => (r.runs.find((x) => x.name === name) as BenchRun).median;
+    expect(r.runs.map((x) => x.name).sort()).toEqual(
+      [
+        RUN.greedyTps, RUN.greedyStep, RUN.greedyStep + PROFILE.forward, RUN.greedyStep + PROFILE.gather,
+        RUN.beam4, RUN.beam4 + PROFILE.forward, RUN.beam4 + PROFILE.gather,
+        RUN.genarm1, RUN.genarm1 + PROFILE.forward, RUN.genarm1 + PROFILE.gather,
+        RUN.modelGreedy, RUN.modelBeam4, RUN.modelPair, RANKING_BATCHED, RUN.rankingForwardBound,
+      ].sort(),
+    ); // no generate(), beam 8, two ARMs, naive ranking or second ranking set in the overhead set
+    expect(m(RUN.greedyStep)).toBeCloseTo((2 * 1.25 * 5) / 5, 12); // prefill + 4 steps of 1 row, ÷ 5 steps
+    expect(m(RUN.modelBeam4)).toBeCloseTo((2 * 1.25 + 4 * 2 * 2) / 5, 12); // prefill 1 row, then 4 steps of 4 rows
+    expect(r.ratios.greedy_step_vs_forward1).toBeCloseTo(1, 12);
+    expect(r.ratios.genarm1_step_vs_forward_pair).toBeCloseTo(1, 12);
+    expect(r.ratios.ranking_vs_forward).toBeCloseTo(1, 12);
+    expect(m(RUN.beam4 + PROFILE.gather)).toBeGreaterThan(0);
+    expect(r.ratios.beam4_step_vs_forward4).toBeCloseTo(1 + m(RUN.beam4 + PROFILE.gather) / m(RUN.modelBeam4), 12);
+    expect(r.ratios.beam4_gather_share).toBeCloseTo(m(RUN.beam4 + PROFILE.gather) / m(RUN.beam4), 12);
+    expect(m(RUN.beam4 + PROFILE.forward)).toBeCloseTo(m(RUN.modelBeam4), 12);
+    expect(Object.keys(r.ratios).sort()).toEqual(['beam4_gather_share', 'beam4_step_vs_forward4', 'genarm1_step_vs_forward_pair', 'greedy_step_vs_forward1', 'ranking_vs_forward']);
+  });
+
+  it('overheadRatios divides the right medians', () => {
+    const run = (name: string, median: number, unit = 'ms/step'): BenchRun => ({ name, unit, median, samples: [median] });
+    const r = overheadRatios([
+      run(RUN.greedyStep, 21), run(RUN.modelGreedy, 20), run(RUN.beam4, 30), run(RUN.modelBeam4, 24), run(RUN.beam4 + PROFILE.gather, 3),
+      run(RUN.genarm1, 44), run(RUN.modelPair, 40), run(RANKING_BATCHED, 9, 'pairs/s'), run(RUN.rankingForwardBound, 10, 'pairs/s'),
+    ]);
+    expect(r).toEqual({ greedy_step_vs_forward1: 21 / 20, beam4_step_vs_forward4: 30 / 24, genarm1_step_vs_forward_pair: 44 / 40, ranking_vs_forward: 0.9, beam4_gather_share: 0.1 });
+    expect(overheadRatios([run(RUN.greedyStep, 1)])).toEqual({}); // nothing without its floor
   });
 
   it('refuses a generate() baseline that produced another number of tokens, and bad reps', async () => {
@@ -79,6 +198,28 @@ describe('targets and the report', () => {
     expect(t.greedy_vs_generate?.met).toBe(true);
     expect(t.beam4_step_vs_greedy_step?.met).toBe(false);
     expect(t.beam4_step_vs_greedy_step?.reason).toContain('1.80× at 4 rows vs 1');
+  });
+
+  it('shape targets: bounds of issue 13, and a miss says where the time went', () => {
+    const run = (name: string, median: number, unit = 'ms/step'): BenchRun => ({ name, unit, median, samples: [median] });
+    const runs = [
+      run(RUN.beam4, 40), run(RUN.beam4 + PROFILE.forward, 33), run(RUN.beam4 + PROFILE.gather, 2), run(RUN.modelBeam4, 32),
+      run(RANKING_BATCHED, 8, 'pairs/s'), run(RUN.rankingForwardBound, 10, 'pairs/s'),
+    ];
+    const t = shapeTargets({ greedy_step_vs_forward1: 1.05, beam4_step_vs_forward4: 1.25, genarm1_step_vs_forward_pair: 1.1, ranking_vs_forward: 0.8 }, runs);
+    expect(Object.fromEntries(Object.entries(t).map(([k, v]) => [k, [v.target, v.met]]))).toEqual({
+      greedy_step_vs_forward1: ['<= 1.05', true],
+      beam4_step_vs_forward4: ['<= 1.15', false],
+      genarm1_step_vs_forward_pair: ['<= 1.1', true],
+      ranking_vs_forward: ['>= 0.85', false],
+    });
+    expect(t.beam4_step_vs_forward4?.reason).toBe(
+      'a step takes 40.0 ms vs 32.0 ms for the model alone on the same rows; 33.0 ms of it inside forward passes (82.5%); 2.00 ms gathering KV rows (5.0%); ' +
+        '5.00 ms in search, log-softmax and combine in JavaScript (12.5%); the forward passes ran 1.00 ms slower inside the strategy than alone (noise on a shared CPU, or cache effects of the extra work between calls)',
+    );
+    expect(t.ranking_vs_forward?.reason).toMatch(/^8\.00 pairs\/s against 10\.00 pairs\/s if only its forward passes took time: forward passes are 80\.0% of the run/);
+    expect(shapeTargets({ greedy_step_vs_forward1: 1.06 }, []).greedy_step_vs_forward1?.met).toBe(false);
+    expect(stepProfile([], RUN.greedyStep, RUN.modelGreedy)).toBe('a step takes n/a vs n/a for the model alone on the same rows');
   });
 
   it('writes a Markdown report with every target, ratio and measurement per backend', () => {

@@ -59,7 +59,7 @@ export class CompareState {
   shownPrompt = $state('');
   shownSeed = $state(0);
 
-  constructor(private readonly client: InferenceClient) {}
+  constructor(readonly client: InferenceClient) {}
 
   add(run: GenerateRun): void {
     if (this.columns.length >= MAX_COLUMNS) return;

@@ -25,7 +25,7 @@ const OPTIONS: Record<string, Kind> = {
   chat_template: 'bool', token_scores: 'bool', append_eos: 'bool', add_bos: 'bool', ece_bins: 'int', // rank
   dtype: 'string', reward_label: 'string', // models (nodeModels.ts configureModels)
   shape: 'string', // bench --shape NAME (realistic-shape run)
-  prompts: 'string', method: 'string', k: 'int', out: 'string', nc_penalty: 'float', nc_ngram: 'int', // candidates
+  prompts: 'string', method: 'string', k: 'int', out: 'string', nc_penalty: 'float', nc_ngram: 'int', distribution_distance: 'bool', // candidates
 };
 
 export type Parsed = Record<string, string | number | boolean | string[]>;

@@ -73,7 +73,7 @@ export async function candidates(p: Parsed, warn: (line: string) => void = (l) =
       method: method as CandidateMethod,
       k,
       seed,
-      options: { config, ncPenalty: p.nc_penalty as number | undefined, ncNgram: p.nc_ngram as number | undefined },
+      options: { config, ncPenalty: p.nc_penalty as number | undefined, ncNgram: p.nc_ngram as number | undefined, distributionDistance: p.distribution_distance === true },
     });
     out.push(candidateLine(prompt, set));
   }

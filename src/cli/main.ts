@@ -47,7 +47,9 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
                      [{text, token_ids, logprob}], diversity: {self_bleu, distinct_1, distinct_2}, seed}.
                      FILE: .txt (one prompt a line) or JSONL with a "prompt" field. nc_sample: candidate j
                      loses L·(earlier candidates with that n-gram) on each token completing one (L default
-                     1, N default 2; L 0 = sample); diverse_beam: num_beams = num_beam_groups = k
+                     1, N default 2; L 0 = sample); diverse_beam: num_beams = num_beam_groups = k.
+                     --distribution-distance adds diversity.distribution_distance: mean pairwise
+                     1 − cos of the candidates' mean next-token distributions (no embeddings exposed)
   decoding-lab bench [--json] [--repeats N] [--max_new_tokens T] [--shape NAME [--limit P]]
                      Node-only speed ratios (median of N rounds, default 7; T-token runs, default
                      64). \`npm run bench\` adds headless Chromium and writes bench/results.{json,md}

@@ -25,9 +25,10 @@ export interface CandidateSettings {
   readonly topP: number;
 }
 
-/** "self-BLEU 0.04 · distinct-1 0.59 · distinct-2 0.95" (self-BLEU "n/a" for one candidate). */
+/** "self-BLEU 0.04 · distinct-1 0.59 · distinct-2 0.95 · distribution distance 0.12" (n/a for one candidate; the last only when computed). */
 export function diversityLine(d: SetDiversity): string {
-  return `self-BLEU ${d.self_bleu === null ? 'n/a' : d.self_bleu.toFixed(3)} · distinct-1 ${d.distinct_1.toFixed(2)} · distinct-2 ${d.distinct_2.toFixed(2)}`;
+  const dist = d.distribution_distance === undefined ? '' : ` · distribution distance ${d.distribution_distance === null ? 'n/a' : d.distribution_distance.toFixed(3)}`;
+  return `self-BLEU ${d.self_bleu === null ? 'n/a' : d.self_bleu.toFixed(3)} · distinct-1 ${d.distinct_1.toFixed(2)} · distinct-2 ${d.distinct_2.toFixed(2)}${dist}`;
 }
 
 export function candidatesRun(s: CandidateSettings, method: CandidateMethod, k: number, ncPenalty: number): CandidatesRun {
@@ -37,7 +38,7 @@ export function candidatesRun(s: CandidateSettings, method: CandidateMethod, k: 
     method,
     k,
     seed: s.seed,
-    options: { config: { max_new_tokens: s.maxNewTokens, temperature: s.temperature, top_k: s.topK, top_p: s.topP }, ncPenalty },
+    options: { config: { max_new_tokens: s.maxNewTokens, temperature: s.temperature, top_k: s.topK, top_p: s.topP }, ncPenalty, distributionDistance: true },
   };
 }
 

@@ -3,7 +3,9 @@
  * values: BLEU-4 with NLTK's method1 smoothing and brevity penalty, self-BLEU, distinct-n.
  */
 import { describe, expect, it } from 'vitest';
-import { selfBleu, sentenceBleu, setDiversity, stripEos } from '../../src/core/metrics/setDiversity.ts';
+import { cosineDistance, distributionDistance, meanNextTokenDistributions, selfBleu, sentenceBleu, setDiversity, stripEos } from '../../src/core/metrics/setDiversity.ts';
+import { softmax } from '../../src/core/math/logits.ts';
+import { TableModel } from '../support/fakeModel.ts';
 
 describe('sentence BLEU-4 (NLTK sentence_bleu, smoothing method1 ε = 0.1)', () => {
   it('identical sequences score 1, sequences with no common token 0', () => {
@@ -51,5 +53,39 @@ describe('self-BLEU and the set line', () => {
     expect(d.self_bleu).toBeCloseTo(Math.pow((2 / 3) * (1 / 2) * 0.1 * 0.1, 1 / 4), 12);
     expect(Object.keys(d)).toEqual(['self_bleu', 'distinct_1', 'distinct_2']);
     expect(stripEos([[1, 0], [0, 2], [0]], [0])).toEqual([[1], [0, 2], []]);
+  });
+});
+
+describe('distribution distance (mean next-token distributions, 1 − cosine)', () => {
+  // Next-token logits depend on the last token only.
+  const table = [
+    [2, 0, 0, 0],
+    [0, 0, 1, 0.5],
+    [1, 0, 0, 3],
+    [3, 1, 0, 0],
+  ];
+  const p = (row: number) => Array.from(softmax(Float32Array.from(table[row]!)));
+  const cos = (a: number[], b: number[]) => 1 - a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
+
+  it('p̄ of a candidate is the mean of the distributions its tokens were drawn from; the cache is freed', async () => {
+    const m = new TableModel(table);
+    const [a, b] = await meanNextTokenDistributions(m, [1], [[2, 0], [3]]);
+    // [2, 0] after prompt [1]: predicted from row 1 (after 1) and row 2 (after 2); [3]: from row 1 only
+    Array.from(a!).forEach((v, i) => expect(v).toBeCloseTo((p(1)[i]! + p(2)[i]!) / 2, 6));
+    Array.from(b!).forEach((v, i) => expect(v).toBeCloseTo(p(1)[i]!, 6));
+    expect(m.live.size).toBe(0);
+  });
+
+  it('is 0 for identical candidates, the hand-computed mean pairwise 1 − cos otherwise, null for fewer than two', async () => {
+    expect(await distributionDistance(new TableModel(table), [1], [[2, 3], [2, 3]])).toBeCloseTo(0, 6);
+    const mean = (x: number[], y: number[]) => x.map((v, i) => (v + y[i]!) / 2);
+    const a = mean(p(1), p(2)); // [2, 3]
+    const b = mean(p(1), p(3)); // [3, 0]
+    const c = p(1); // [2]
+    const want = (cos(a, b) + cos(a, c) + cos(b, c)) / 3;
+    expect(await distributionDistance(new TableModel(table), [1], [[2, 3], [3, 0], [2]])).toBeCloseTo(want, 6);
+    expect(want).toBeGreaterThan(0.01);
+    expect(await distributionDistance(new TableModel(table), [1], [[2], []])).toBeNull();
+    expect(cosineDistance([1, 0], [0, 1])).toBe(1);
   });
 });

@@ -57,6 +57,7 @@ describe('candidate sets', () => {
       expect(r).toMatchObject({ policy: 'tiny-base', prompt: 'Our economy', seed: 7, k: 3 });
       expect(r.options?.config).toEqual({ max_new_tokens: 12, temperature: 0.8, top_k: 40, top_p: 0.9 });
       expect(r.options?.ncPenalty).toBe(1);
+      expect(r.options?.distributionDistance).toBe(true);
     }
     expect(s.results.map((r) => r.set.candidates.length)).toEqual([3, 3, 3]);
     expect(s.running).toBeNull();
@@ -81,6 +82,7 @@ describe('candidate sets', () => {
     }
     // nc: no shared n-gram → self-BLEU 0; sample: two identical candidates → higher
     expect(target.querySelector('[data-testid="set-nc_sample"] [data-testid="set-metrics"]')?.textContent).toMatch(/^self-BLEU 0\.000 · distinct-1 1\.00 · distinct-2 1\.00$/);
+    expect(diversityLine({ self_bleu: null, distinct_1: 1, distinct_2: 1, distribution_distance: 0.1234 })).toBe('self-BLEU n/a · distinct-1 1.00 · distinct-2 1.00 · distribution distance 0.123');
     unmount(c);
     target.remove();
   });

@@ -86,6 +86,16 @@ describe('decoding-lab candidates on tiny-base', () => {
     expect(nc.map((l) => l.candidates[0])).toEqual(plain.map((l) => l.candidates[0]));
   });
 
+  it('--distribution-distance adds the mean pairwise 1 − cos of the candidates\' mean next-token distributions', async () => {
+    const [l] = await run('--prompt', PROMPTS[0] as string, '--method', 'sample', '--seed', '1', '--distribution-distance');
+    const d = l?.diversity.distribution_distance as number;
+    expect(Object.keys(l!.diversity)).toEqual(['self_bleu', 'distinct_1', 'distinct_2', 'distribution_distance']);
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(1);
+    const [same] = await run('--prompt', PROMPTS[0] as string, '--method', 'sample', '--seed', '1');
+    expect(same?.diversity).not.toHaveProperty('distribution_distance');
+  });
+
   it('writes --out FILE; bad input exits 2 with one line naming the problem', async () => {
     const out = path.join(dir, 'out.jsonl');
     const ok = cli('--policy', 'tiny-base', '--prompt', PROMPTS[0] as string, '--method', 'sample', '--k', '2', '--max_new_tokens', '5', '--out', out);

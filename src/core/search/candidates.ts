@@ -13,7 +13,7 @@
  * distribution (the steps' `logprob`, before any processor or penalty), so the methods compare on one
  * scale (a diverse-beam score would include diversity penalties and length normalisation).
  */
-import { setDiversity, type SetDiversity } from '../metrics/setDiversity.ts';
+import { distributionDistance, setDiversity, type SetDiversity } from '../metrics/setDiversity.ts';
 import type { LanguageModel, Tokenizer } from '../model/types.ts';
 import type { AbortSignalLike } from './abort.ts';
 import type { DecodeEvent, SequenceResult } from './events.ts';
@@ -31,6 +31,8 @@ export interface CandidateOptions {
   readonly ncPenalty?: number;
   /** nc_sample's n-gram size (1 unigrams, 2 bigrams). @default 2 */
   readonly ncNgram?: number;
+  /** Also compute diversity.distribution_distance (one more batched pass of the policy over the candidates). @default false */
+  readonly distributionDistance?: boolean;
 }
 
 export interface CandidateRequest {
@@ -106,7 +108,9 @@ export async function generateCandidates(req: CandidateRequest): Promise<Candida
     logprob: s.steps.reduce((a, t) => a + t.logprob, 0),
     finishReason: s.finishReason,
   }));
-  return { method: req.method, seed, k: req.k, candidates, diversity: setDiversity(candidates.map((c) => c.tokenIds), req.policy.eosTokenIds) };
+  let diversity = setDiversity(candidates.map((c) => c.tokenIds), req.policy.eosTokenIds);
+  if (req.options?.distributionDistance && !req.signal?.aborted) diversity = { ...diversity, distribution_distance: await distributionDistance(req.policy, req.promptIds, candidates.map((c) => c.tokenIds)) };
+  return { method: req.method, seed, k: req.k, candidates, diversity };
 }
 
 /** One line of `decoding-lab candidates` (its JSONL contract). */

@@ -95,7 +95,7 @@ export function ensureShape(name: string, o: { optional?: boolean; log?: (m: str
   const py = python();
   const needs = `building a shape needs Python 3 with PyTorch and ONNX (${py}); install them with \`${APT}\``;
   if (!existsSync(py)) throw new UsageError(`--shape ${name}: bench/shapes/${name} is not built yet and ${py} does not exist; ${needs}`);
-  o.log?.(`bench: building shape ${name} into bench/shapes/${name} (one time; about a minute per 100M parameters)…`);
+  o.log?.(`bench: bench/shapes/${name} is not built; asking the foundry for it (${o.optional ? 'if it knows the name; ' : ''}one time, about a minute per 100M parameters)…`);
   const r = spawnSync(py, [SHAPES_PY, name], { cwd: path.join(MODELS_DIR, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
   const err = (r.stderr ?? '').trim();
   if (r.error) throw new UsageError(`--shape ${name}: could not run ${py} (${r.error.message}); ${needs}`);

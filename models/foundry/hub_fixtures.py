@@ -15,6 +15,11 @@ exports, so the adapter's handling of those exports can be tested without the hu
                      generation_config.json with an EOS list [4097, 4095] (config.json says 4095);
                      onnx/model.onnx (fp32) and onnx/model_q4f16.onnx (the q4 graph, see gpt2-lm,
                      behind fp16 past inputs and fp16 logits/present outputs)
+  gpt2-lm-quant      gpt2-lm's graph as onnx/model_int8.onnx (quantize_dynamic QInt8), model_uint8.onnx
+                     (QUInt8: uint8 weights/embeddings with zero points) and model_bnb4.onnx
+                     (com.microsoft MatMulBnb4, NF4); no model.onnx (its fp32 numbers are gpt2-lm's)
+  llama-gqa          llama.py's Llama (RMSNorm, RoPE, GQA 4/2 heads, SwiGLU, tied head) with
+                     llama-style's BOS tokenizer; fp32 and q4f16; reference.json adds 4-beam results
   gpt2-classifier    GPT2ForSequenceClassification, two labels NEGATIVE/POSITIVE, pad_token_id 0
                      (not EOS); HF semantics: positions 0..T-1 (no position_ids input), pooled at
                      the last token that is not pad_token_id. Shares the bundled models' tokenizer.
@@ -48,6 +53,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from gpt import GPT, positions_from_mask  # noqa: E402
 from export import LMExport, write_json  # noqa: E402
+from llama import Llama, export_llama, llama_config  # noqa: E402
 
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +62,7 @@ OUT = os.path.join(ROOT, 'test', 'fixtures', 'hub')
 BUNDLED_TOKENIZER = os.path.join(ROOT, 'models', 'tiny-base', 'tokenizer.json')
 EOS = 4095
 ARCH = dict(d=12, layers=2, heads=2, ctx=64)
+LLAMA_SCALE = 10.0
 PROMPTS = ['The state of the Union is', 'We must never forget that']
 TEXTS = ['This is good.', 'A bad day, a very bad and terrible day for all of us.', 'Peace', 'We will win the war on debt and fear!']
 
@@ -137,9 +144,19 @@ def to_fp16_interface(src, dst, weights=True):
     onnx.save(m, dst)
 
 
-def quantize_gathers(g, nodes, deq=None):
+def quant_uint8(W):
+    """uint8 asymmetric per tensor, as quantize_dynamic does for QUInt8: the range [min(W, 0), max(W, 0)]
+    in 255 steps, zero point round(-min / scale)."""
+    lo, hi = min(float(W.min()), 0.0), max(float(W.max()), 0.0)
+    scale = np.float32(max(hi - lo, 1e-8) / 255.0)
+    zp = np.uint8(np.clip(np.round(-lo / scale), 0, 255))
+    return np.clip(np.round(W / scale) + zp, 0, 255).astype(np.uint8), scale, zp
+
+
+def quantize_gathers(g, nodes, deq=None, uint8=False):
     """Embedding lookups Gather(W fp32 [V, D], ids) -> DequantizeLinear(Gather(W int8, ids), scale): int8
-    symmetric per tensor (the quantized exports' embeddings are not stored in float32 either)."""
+    symmetric per tensor (the quantized exports' embeddings are not stored in float32 either); with
+    uint8, uint8 asymmetric with a zero point (quantize_dynamic's QUInt8)."""
     inits = {i.name: i for i in g.initializer}
     out = []
     for n in nodes:
@@ -148,25 +165,32 @@ def quantize_gathers(g, nodes, deq=None):
             out.append(n)
             continue
         W = numpy_helper.to_array(w)
-        scale = np.float32(max(float(np.abs(W).max()), 1e-8) / 127.0)
+        if uint8:
+            Wq, scale, zp = quant_uint8(W)
+        else:
+            scale = np.float32(max(float(np.abs(W).max()), 1e-8) / 127.0)
+            zp = np.int8(0)
         p = n.input[0] + '_i8'
         if p not in inits:
-            Wq = np.clip(np.round(W / scale), -127, 127).astype(np.int8)
+            if not uint8:
+                Wq = np.clip(np.round(W / scale), -127, 127).astype(np.int8)
             if deq is not None:
-                deq['gather'][n.input[0]] = Wq.astype(np.float32) * scale
+                deq['gather'][n.input[0]] = (Wq.astype(np.float32) - np.float32(zp)) * scale
             g.initializer.extend([numpy_helper.from_array(Wq, p),
                                   numpy_helper.from_array(np.array(scale, np.float32), p + '_scale'),
-                                  numpy_helper.from_array(np.array(0, np.int8), p + '_zp')])
+                                  numpy_helper.from_array(np.array(zp), p + '_zp')])
             inits[p] = True
         out += [helper.make_node('Gather', [p, n.input[1]], [n.output[0] + '_i8'], **{a.name: helper.get_attribute_value(a) for a in n.attribute}),
                 helper.make_node('DequantizeLinear', [n.output[0] + '_i8', p + '_scale', p + '_zp'], [n.output[0]])]
     return out
 
 
-def to_q8_dynamic(src, dst):
+def to_q8_dynamic(src, dst, weight_type='int8'):
     """fp32 graph -> model_quantized.onnx as onnxruntime's quantize_dynamic writes it: every MatMul with
     a weight initializer becomes DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q int8 symmetric,
-    per tensor) -> Cast -> Mul(x_scale * w_scale); embeddings int8 (quantize_gathers). Other ops stay float32."""
+    per tensor) -> Cast -> Mul(x_scale * w_scale); embeddings int8 (quantize_gathers). Other ops stay float32.
+    weight_type 'int8' is quantize_dynamic's QInt8 (model_int8.onnx, and model_quantized.onnx here);
+    'uint8' its QUInt8 (model_uint8.onnx): weights and embeddings uint8 asymmetric with a zero point."""
     m = onnx.load(src)
     g = m.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type == TensorProto.FLOAT}
@@ -183,18 +207,22 @@ def to_q8_dynamic(src, dst):
             continue
         k += 1
         W = np.ascontiguousarray(W)
-        scale = np.float32(max(float(np.abs(W).max()), 1e-8) / 127.0)
-        Wq = np.clip(np.round(W / scale), -127, 127).astype(np.int8)
+        if weight_type == 'uint8':
+            Wq, scale, zp = quant_uint8(W)
+        else:
+            scale = np.float32(max(float(np.abs(W).max()), 1e-8) / 127.0)
+            Wq = np.clip(np.round(W / scale), -127, 127).astype(np.int8)
+            zp = np.int8(0)
         p = f'q8_{k}'
         g.initializer.extend([numpy_helper.from_array(Wq, p + '_W'), numpy_helper.from_array(np.array(scale, np.float32), p + '_Ws'),
-                              numpy_helper.from_array(np.array(0, np.int8), p + '_Wzp')])
+                              numpy_helper.from_array(np.array(zp), p + '_Wzp')])
         x, y = n.input[0], n.output[0]
         nodes += [helper.make_node('DynamicQuantizeLinear', [x], [p + '_xq', p + '_xs', p + '_xzp']),
                   helper.make_node('MatMulInteger', [p + '_xq', p + '_W', p + '_xzp', p + '_Wzp'], [p + '_i32']),
                   helper.make_node('Cast', [p + '_i32'], [p + '_f'], to=TensorProto.FLOAT),
                   helper.make_node('Mul', [p + '_xs', p + '_Ws'], [p + '_s']),
                   helper.make_node('Mul', [p + '_f', p + '_s'], [y])]
-    nodes = quantize_gathers(g, nodes)
+    nodes = quantize_gathers(g, nodes, uint8=weight_type == 'uint8')
     outputs = {o.name for o in g.output}
     while True:  # drop nodes whose outputs nothing reads any more (the weights' Transposes)
         used = {i for n in nodes for i in n.input} | outputs
@@ -255,6 +283,78 @@ def to_q4_matmulnbits(src, dst, block=16, deq=None):
         nodes.append(helper.make_node('MatMulNBits', [n.input[0], p + '_B', p + '_scales', p + '_zp'], [n.output[0]],
                                       domain='com.microsoft', K=K, N=N, bits=4, block_size=block))
     nodes = quantize_gathers(g, nodes, deq)
+    outputs = {o.name for o in g.output}
+    while True:
+        used = {i for n in nodes for i in n.input} | outputs
+        kept = [n for n in nodes if any(o in used for o in n.output)]
+        if len(kept) == len(nodes):
+            break
+        nodes = kept
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    if not any(o.domain == 'com.microsoft' for o in m.opset_import):
+        m.opset_import.append(helper.make_opsetid('com.microsoft', 1))
+    onnx.save(m, dst)
+    return k
+
+
+# onnxruntime's 4-bit code books (contrib_ops/cpu/quantization/blockwise_quant_block_bnb4.h)
+FP4 = np.array([0.0, 5.208333333e-03, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25,
+                -0.0, -5.208333333e-03, -0.66666667, -1.0, -0.33333333, -0.5, -0.16666667, -0.25], np.float32)
+NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+                -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+                0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+                0.7229568362236023, 1.0], np.float32)
+
+
+def to_bnb4(src, dst, block=16, quant_type=1, deq=None):
+    """fp32 graph -> model_bnb4.onnx as onnxruntime's MatMulBnb4Quantizer writes it: every MatMul with a
+    weight W [K, N] becomes com.microsoft MatMulBnb4(x, B, absmax) with quant_type 1 (NF4) or 0 (FP4):
+    W^T [N, K] flattened and cut in blocks of `block` (a power of 2, >= 16; blocks may run across rows),
+    each block's absmax (float32) and per value the code of the nearest code book entry to v / absmax,
+    two codes per byte, the first in the high nibble. Embeddings stay float32 (the quantizer touches
+    MatMuls only). `deq` receives the weights the kernel computes with (code book value * absmax)."""
+    book = NF4 if quant_type == 1 else FP4
+    m = onnx.load(src)
+    g = m.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer if i.data_type == TensorProto.FLOAT}
+    weights = {k: v for k, v in inits.items() if v.ndim == 2}
+    source = {k: k for k in weights}
+    for n in g.node:
+        if n.op_type == 'Transpose' and n.input[0] in inits and inits[n.input[0]].ndim == 2:
+            weights[n.output[0]] = inits[n.input[0]].T
+            source[n.output[0]] = n.input[0]
+    nodes, k = [], 0
+    for n in g.node:
+        W = weights.get(n.input[1]) if n.op_type == 'MatMul' and len(n.input) == 2 else None
+        if W is None:
+            nodes.append(n)
+            continue
+        k += 1
+        K, N = W.shape
+        flat = np.ascontiguousarray(W.T).reshape(-1).astype(np.float32)
+        nb = (flat.size + block - 1) // block
+        padded = np.zeros(nb * block, np.float32)
+        padded[:flat.size] = flat
+        blocks = padded.reshape(nb, block)
+        absmax = np.abs(blocks).max(-1).astype(np.float32)
+        recip = np.where(absmax > 0, 1.0 / np.maximum(absmax, 1e-30), 0.0).astype(np.float32)
+        v = blocks * recip[:, None]
+        codes = np.abs(v[..., None] - book[None, None, :]).argmin(-1).astype(np.uint8)  # [nb, block]
+        if deq is not None:  # [K, N]
+            deq['matmul'][source[n.input[1]]] = (book[codes] * absmax[:, None]).reshape(-1)[:flat.size].reshape(N, K).T.copy()
+        c = codes.reshape(-1)[:flat.size]
+        if c.size % 2:
+            c = np.concatenate([c, np.zeros(1, np.uint8)])
+        packed = ((c[0::2] << 4) | c[1::2]).astype(np.uint8)
+        p = f'bnb4_{k}'
+        g.initializer.extend([numpy_helper.from_array(packed, p + '_B'), numpy_helper.from_array(absmax, p + '_absmax')])
+        nodes.append(helper.make_node('MatMulBnb4', [n.input[0], p + '_B', p + '_absmax'], [n.output[0]],
+                                      domain='com.microsoft', K=K, N=N, block_size=block, quant_type=quant_type))
     outputs = {o.name for o in g.output}
     while True:
         used = {i for n in nodes for i in n.input} | outputs
@@ -537,6 +637,91 @@ class Dequantized(nn.Module):
         return h @ self.head, cache
 
 
+def dequantized_llama(model, deq):
+    """The Llama with the weights a q4 graph computes with: dequantized 4-bit matmuls, int8 embeddings
+    and an untied head (the tied embedding is 4-bit as the head and int8 as the lookup)."""
+    import copy
+    m = copy.deepcopy(model)
+    sd = m.state_dict()
+    head = None
+    for name, Wkn in deq['matmul'].items():
+        assert name.startswith('model.'), name
+        key = name[len('model.'):]
+        if key == 'embed_tokens.weight':
+            head = Wkn
+        else:
+            sd[key] = torch.tensor(Wkn.T.copy())
+    for name, E in deq['gather'].items():
+        sd[name[len('model.'):]] = torch.tensor(E)
+    m.load_state_dict(sd)
+    assert head is not None
+    m.lm_head = nn.Linear(head.shape[0], head.shape[1], bias=False)
+    with torch.no_grad():
+        m.lm_head.weight.copy_(torch.tensor(head.T.copy()))
+    return m.eval()
+
+
+def beam_reference(model, ids, beams, max_new, eos, length_penalty=1.0):
+    """Hugging Face's vectorised beam search (_beam_search, early_stopping False, no logits processors)
+    in float32, on full-sequence forwards: per step the top max(2, 1 + #EOS)·B of log_softmax + running
+    score; the best B that hit no stop run on; top-B ranks that hit EOS or max length may enter the B
+    finished slots with score / length ** length_penalty; the early-stop heuristic as HF. Ties go to
+    the lower flat index. Returns the finished hypotheses best first: (tokens, score)."""
+    NEG = np.float32(-1e9)
+    f = np.float32
+    running = np.array([0.0] + [NEG] * (beams - 1), np.float32)
+    seqs = [[] for _ in range(beams)]
+    slots = [(NEG, None, False)] * beams
+    unsat = True
+    K = max(2, 1 + len(eos)) * beams
+
+    def top(a, n):
+        return list(np.argsort(-a, kind='stable')[:n])
+
+    with torch.no_grad():
+        for t in range(max_new):
+            rows = []
+            for b in range(beams):
+                x = torch.tensor([ids + seqs[b]])
+                mask = torch.ones_like(x)
+                logits, _ = model(x, mask, positions_from_mask(mask))
+                rows.append(torch.log_softmax(logits[0, -1].float(), -1).numpy().astype(np.float32))
+            V = rows[0].shape[0]
+            acc = np.concatenate([rows[b] + running[b] for b in range(beams)]).astype(np.float32)
+            cands = []
+            for i in top(acc, K):
+                b, v = divmod(int(i), V)
+                cands.append((b, v, acc[i], v in eos or t + 1 >= max_new))
+            keyed = np.array([f(c[2] + NEG) if c[3] else c[2] for c in cands], np.float32)
+            keep = [cands[i] for i in top(keyed, beams)]
+            denom = f((t + 1) ** length_penalty)
+            entries = []
+            for r, c in enumerate(cands):
+                x = f(c[2] / denom)
+                if not unsat:
+                    x = f(x + NEG)
+                if not (r < beams and c[3]):
+                    x = f(x + NEG)
+                entries.append(x)
+            merged = np.array([sl[0] for sl in slots] + entries, np.float32)
+            new_slots = []
+            for i in top(merged, beams):
+                if i < beams:
+                    new_slots.append(slots[i])
+                else:
+                    c = cands[i - beams]
+                    new_slots.append((merged[i], seqs[c[0]] + [c[1]], (i - beams) < beams and c[3]))
+            slots = new_slots
+            seqs = [seqs[c[0]] + [c[1]] for c in keep]
+            running = np.array([f(c[2] + NEG) if c[3] else c[2] for c in keep], np.float32)
+            best = f(running[0] / f((t + 1) ** length_penalty))
+            min_fin = min(sl[0] for sl in slots)
+            unsat = unsat and any(best > (min_fin if sl[2] else NEG) for sl in slots)
+            if not unsat or all(c[3] for c in cands):
+                break
+    return [(sl[1], float(sl[0])) for sl in slots]
+
+
 def fp16_weights(gpt):
     g = GPT(gpt.cfg['vocab'], d=gpt.cfg['d'], layers=gpt.cfg['layers'], heads=gpt.cfg['heads'], ctx=gpt.cfg['ctx'])
     g.load_state_dict({k: half(v) for k, v in gpt.state_dict().items()})
@@ -605,6 +790,25 @@ def main():
         c.pop('logits_fp16', None)
         c.pop('greedy_fp16', None)
     write_json(os.path.join(ext, 'reference.json'), ref)
+
+    # gpt2-lm-quant: gpt2-lm's graph in the other dtypes the hub ships (a folder of its own: < 1 MB each)
+    quant = fresh('gpt2-lm-quant')
+    src = os.path.join(folder, 'onnx', 'model.onnx')
+    to_q8_dynamic(src, os.path.join(quant, 'onnx', 'model_int8.onnx'), 'int8')
+    to_q8_dynamic(src, os.path.join(quant, 'onnx', 'model_uint8.onnx'), 'uint8')
+    deq = {'gather': {}, 'matmul': {}}
+    to_bnb4(src, os.path.join(quant, 'onnx', 'model_bnb4.onnx'), deq=deq)
+    for f in ('config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'):
+        shutil.copy(os.path.join(folder, f), os.path.join(quant, f))
+    ref = lm_reference(g, prompts)
+    with torch.no_grad():  # bnb4: the dequantized weights' first-step logits and greedy tokens
+        bnb4 = Dequantized(g, deq).eval()
+        for n, c in enumerate(ref['cases']):
+            first, toks = greedy(bnb4, c['ids'], 12, False)
+            c['greedy_bnb4'] = toks
+            if n == 0:
+                c['logits_bnb4'] = [f32(v) for v in first]
+    write_json(os.path.join(quant, 'reference.json'), ref)
 
     # llama-style: BOS-adding tokenizer, padded vocabulary, generation_config EOS list
     folder = fresh('llama-style')
@@ -688,6 +892,38 @@ def main():
             x = torch.tensor([v])
             rows.append({'text': t, 'ids': v, 'logits': [f32(y) for y in bert(x, torch.ones_like(x), torch.zeros_like(x))[0]]})
     write_json(os.path.join(folder, 'reference.json'), {'labels': ['NEGATIVE', 'POSITIVE'], 'cases': rows})
+
+    # llama-gqa: a real Llama graph (llama.py: RMSNorm, RoPE, GQA with 4 heads over 2 KV heads, SwiGLU,
+    # tied head) with llama-style's BOS-adding tokenizer; vocabulary = the tokenizer's 4,098 (no padding)
+    folder = fresh('llama-gqa')
+    seed(5)
+    lm = Llama(4098, d=16, layers=2, heads=4, kv_heads=2, inter=32, ctx=64).eval()
+    with torch.no_grad():  # larger weights than the init's 0.02, so logits are far from flat
+        for p in lm.parameters():
+            if p.dim() > 1:
+                p.mul_(LLAMA_SCALE)
+    export_llama(lm, os.path.join(folder, 'onnx', 'model.onnx'))
+    write_json(os.path.join(folder, 'config.json'), llama_config(lm, 4096, 4097))
+    write_json(os.path.join(folder, 'generation_config.json'), {'bos_token_id': 4096, 'eos_token_id': 4097})
+    write_tok(folder, llama_tokenizer())
+    write_json(os.path.join(folder, 'tokenizer_config.json'), {
+        'tokenizer_class': 'PreTrainedTokenizerFast', 'model_max_length': 64, 'bos_token': '<s>',
+        'eos_token': '<|im_end|>', 'add_bos_token': True, 'clean_up_tokenization_spaces': False})
+    deq = {'gather': {}, 'matmul': {}}
+    tmp = os.path.join(folder, 'onnx', 'q4.tmp.onnx')
+    to_q4_matmulnbits(os.path.join(folder, 'onnx', 'model.onnx'), tmp, deq=deq)
+    to_fp16_interface(tmp, os.path.join(folder, 'onnx', 'model_q4f16.onnx'), weights=False)
+    os.remove(tmp)
+    ref = lm_reference(lm, [[4096] + p for p in prompts])
+    with torch.no_grad():
+        q4 = dequantized_llama(lm, deq)
+        for n, c in enumerate(ref['cases']):
+            c['beam4'] = [{'tokens': t, 'score': f32(sc)} for t, sc in beam_reference(lm, c['ids'], 4, 10, {4097})]
+            first, toks = greedy(q4, c['ids'], 12, True)
+            c['greedy_q4f16'] = toks
+            if n == 0:
+                c['logits_q4f16'] = [f32(v) for v in first[:2048]]  # the first 2,048 ids (size)
+    write_json(os.path.join(folder, 'reference.json'), ref)
 
     for name in sorted(os.listdir(OUT)):
         size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(OUT, name)) for f in fs)

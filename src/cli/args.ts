@@ -26,6 +26,7 @@ const OPTIONS: Record<string, Kind> = {
   dtype: 'string', reward_label: 'string', // models (nodeModels.ts configureModels)
   shape: 'string', // bench --shape NAME (realistic-shape run)
   prompts: 'string', method: 'string', k: 'int', out: 'string', nc_penalty: 'float', nc_ngram: 'int', distribution_distance: 'bool', // candidates
+  reward_weight: 'float', rescore_every: 'string', rm_candidates: 'int', // reward-guided beam search (rescoreEvery below)
 };
 
 export type Parsed = Record<string, string | number | boolean | string[]>;
@@ -132,4 +133,18 @@ export function required(p: Parsed, name: string, hint: string): string {
   const v = p[name];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name.replaceAll('_', '-')} is required: ${hint}`);
   return v;
+}
+
+/**
+ * `--rescore_every K` (reward-guided beam search): an integer >= 0, or "end" (= 0: the reward model
+ * scores a hypothesis only when it finishes). Undefined when not given.
+ */
+export function rescoreEvery(p: Parsed): number | undefined {
+  const v = p.rescore_every;
+  if (v === undefined) return undefined;
+  const s = String(v).trim();
+  if (s === 'end') return 0;
+  const k = Number(s);
+  if (s === '' || !Number.isInteger(k) || k < 0) throw new UsageError(`--rescore_every must be an integer >= 0 or "end" (got "${s}"): 1 rescores every token, 10 every 10 tokens, end only finished hypotheses`);
+  return k;
 }

@@ -1,7 +1,7 @@
 /** `decoding-lab generate`: one decoding run, printed as text or as the DESIGN §4 JSON contract. */
 import { decode, guidanceBetas, type StrategyModels, type StrategySpec } from '../core/search/strategy.ts';
 import type { DecodeEvent, SequenceResult } from '../core/search/events.ts';
-import { generationConfig, parseArm, required, strategyOf, type Parsed } from './args.ts';
+import { generationConfig, parseArm, rescoreEvery, required, strategyOf, type Parsed } from './args.ts';
 import { assertSameTokenizer, bundledModels, fileDefaults, lm, resolveModel, rewardFor } from './nodeModels.ts';
 import { generateOutput, type GenerateOutput } from '../core/viz/export.ts';
 
@@ -41,6 +41,9 @@ export async function generate(p: Parsed, warn: (line: string) => void = (l) => 
     argsWeight: p.args_weight as number | undefined,
     n: p.n as number | undefined,
     rsoBeta: p.rso_beta as number | undefined,
+    ...(p.reward_weight !== undefined ? { rewardWeight: p.reward_weight as number } : {}),
+    ...(p.rescore_every !== undefined ? { rescoreEvery: rescoreEvery(p) } : {}),
+    ...(p.rm_candidates !== undefined ? { rmCandidates: p.rm_candidates as number } : {}),
     traceTopK: 0, // the JSON contract has no top-k lists
   };
   const policy = await lm(policyId);

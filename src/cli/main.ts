@@ -21,6 +21,10 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
       --beta B alone (no --guidance-beta) keeps its old meaning, G = B with reward scale 1 (deprecated)
       genarm/implicit with do_sample sample the whole product by default (top_k 0, top_p 1)
     --reward-model M --args-k K --args-weight W --n N --rso-beta B
+    --strategy beam --reward-model M [--reward_weight W] [--rescore_every K|end] [--rm_candidates C]
+                     reward-guided beams (RankGen-style): candidates ranked by beam score + W·RM(prefix);
+                     the RM rescores every K tokens (default 1; end: only finished hypotheses), each
+                     beam's top C tokens join the 2·num_beams candidates (default 0); W 0 = plain beam
     --config file.json                               the same names from a file
   decoding-lab rank --dataset FILE --scorer policy|implicit|arm|sequence [--policy M] [--tuned M --ref M]
                     [--arm M] [--reward-model M] [--beta B] [--length-normalize] [--limit N] [--json]

@@ -45,6 +45,8 @@ export interface HypothesisEvent {
   readonly score: number;
   /** 'finished': entered the finished set; 'pruned': finished but not good enough to keep. */
   readonly kind: 'finished' | 'pruned';
+  /** Reward-guided beam search: the sequence reward model's final score of the hypothesis. */
+  readonly reward?: number;
 }
 
 export interface StepEvent {
@@ -77,8 +79,10 @@ export interface SequenceResult {
   readonly finishReason: FinishReason;
   readonly group: number;
   readonly steps: readonly TokenTrace[];
-  /** Sequence-level reward where a strategy computed one (best-of-N, rejection, ARGS). */
+  /** Sequence-level reward where a strategy computed one (best-of-N, rejection, ARGS, reward-guided beam: its last RM value). */
   readonly reward?: number;
+  /** Reward-guided beam search: score + w·reward, the value the sequence was ranked by. */
+  readonly guidedScore?: number;
 }
 
 export interface DoneEvent {

@@ -55,6 +55,15 @@ export interface StrategySpec {
   readonly n?: number;
   /** RSO β. @default 0.5 */
   readonly rsoBeta?: number;
+  /**
+   * Reward-guided beam search (strategy beam with a sequence reward model; core/search/beam.ts):
+   * beams ranked by beam score + rewardWeight·RM(prefix). @default 1
+   */
+  readonly rewardWeight?: number;
+  /** Guided beams: rescore every k generated tokens (0: only hypotheses that finish). @default 1 */
+  readonly rescoreEvery?: number;
+  /** Guided beams: each beam's top-c tokens join beam search's 2·num_beams candidates at a rescoring step. @default 0 */
+  readonly rmCandidates?: number;
   /** Top tokens each step event reports per row (0: none, which is faster). @default 10 */
   readonly traceTopK?: number;
 }
@@ -157,6 +166,18 @@ export function validate(spec: StrategySpec, m: StrategyModels, promptLength: nu
     need(Number.isInteger(b) && b >= 1, `num_beams must be an integer >= 1 (got ${b})`);
     need((c.num_return_sequences ?? 1) <= b, `num_return_sequences (${c.num_return_sequences}) must be <= num_beams (${b})`);
   }
+  if (spec.rewardWeight !== undefined || spec.rescoreEvery !== undefined || spec.rmCandidates !== undefined) {
+    need(s === 'beam', `reward_weight, rescore_every and rm_candidates guide --strategy beam with a sequence reward model (got strategy ${s}): drop them or use --strategy beam`);
+    need(!!m.rewardModel, 'reward_weight, rescore_every and rm_candidates need --reward-model MODEL (a sequence reward model) to guide the beams');
+  }
+  if (s === 'beam' && m.rewardModel) {
+    const w = spec.rewardWeight ?? 1;
+    const k = spec.rescoreEvery ?? 1;
+    const c = spec.rmCandidates ?? 0;
+    need(Number.isFinite(w), `reward_weight must be a finite number (got ${w}); 0 is plain beam search`);
+    need(Number.isInteger(k) && k >= 0, `rescore_every must be an integer >= 0 or "end" (got ${k}); 1 rescores every token, 0 (end) only finished hypotheses`);
+    need(Number.isInteger(c) && c >= 0, `rm_candidates must be an integer >= 0 (got ${c}); 0 keeps beam search's own 2·num_beams candidates`);
+  }
   if (s === 'rejection') need((spec.rsoBeta ?? 0.5) > 0, `rso_beta must be > 0 (got ${spec.rsoBeta})`);
   if (s === 'best_of_n' || s === 'rejection') need(Number.isInteger(spec.n ?? 8) && (spec.n ?? 8) >= 1, `n must be an integer >= 1 (got ${spec.n})`);
   guidanceFor(spec, m);
@@ -204,7 +225,10 @@ export function decode(spec: StrategySpec, m: StrategyModels, prompt: readonly n
   });
   switch (spec.strategy) {
     case 'beam':
-      return beamSearch(source, prompt, beamOptions());
+      return beamSearch(source, prompt, {
+        ...beamOptions(),
+        ...(m.rewardModel ? { reward: { model: m.rewardModel, weight: spec.rewardWeight ?? 1, rescoreEvery: spec.rescoreEvery ?? 1, candidates: spec.rmCandidates ?? 0 } } : {}),
+      });
     case 'diverse_beam':
       return diverseBeamSearch(source, prompt, {
         ...beamOptions(),

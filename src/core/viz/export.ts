@@ -76,6 +76,8 @@ export interface GenerateOutput {
     group: number;
     finish_reason: string;
     reward?: number;
+    /** Reward-guided beam search: score + reward_weight·reward, the value the sequence was ranked by. */
+    guided_score?: number;
     /** KL from the base (metrics/sequenceStats.ts): null where n/a; `kl_kind` says exact or bound. */
     kl?: number | null;
     kl_kind?: KlKind;
@@ -111,6 +113,7 @@ export function generateOutput(args: {
       group: s.result.group,
       finish_reason: s.result.finishReason,
       ...(s.result.reward !== undefined ? { reward: s.result.reward } : {}),
+      ...(s.result.guidedScore !== undefined ? { guided_score: s.result.guidedScore } : {}),
       ...klFields(s.result, { strategy: args.strategy, ...(args.n !== undefined ? { n: args.n } : {}) }),
       steps: s.result.steps.map((t) => ({ token_id: t.tokenId, logprob: t.logprob, rewards: { ...t.rewards }, combined_logprob: t.combinedLogprob, ...(t.kl !== undefined ? { kl: t.kl } : {}) })),
     })),

@@ -62,6 +62,11 @@ export class RunForm {
   n = $state(8);
   argsK = $state(10);
   argsWeight = $state(1);
+  /** Reward-guided beam search (strategy beam): the sequence reward model ('' = plain beam search), w, k, c. URL `beam_reward_model` etc. */
+  beamRewardModel = $state('');
+  rewardWeight = $state(1);
+  rescoreEvery = $state(1);
+  rmCandidates = $state(0);
   rsoBeta = $state(0.5);
   /** ARMs beyond the two bundled ones (any registered causal LM, e.g. a picked folder): id → weight. */
   extraArms = $state<Record<string, number>>({});
@@ -210,15 +215,17 @@ export class RunForm {
         argsWeight: this.argsWeight,
         n: this.n,
         rsoBeta: this.rsoBeta,
+        ...(s === 'beam' && this.beamRewardModel ? { rewardWeight: this.rewardWeight, rescoreEvery: this.rescoreEvery, rmCandidates: this.rmCandidates } : {}),
       },
       arms: arms.map(([id]) => id),
       ...(s === 'implicit' ? { tuned: this.tuned, ref: this.ref } : {}),
+      ...(s === 'beam' && this.beamRewardModel ? { rewardModel: this.beamRewardModel } : {}),
       ...(s === 'args' || s === 'best_of_n' || s === 'rejection' ? { rewardModel: this.rewardModel, ...(this.rewardLabel ? { rewardLabel: this.rewardLabel } : {}) } : {}),
     };
   }
 }
 
-type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'rewardBeta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty' | 'rewardLabel';
+type Field = 'policy' | 'prompt' | 'strategy' | 'maxNewTokens' | 'doSample' | 'temperature' | 'topK' | 'topP' | 'seed' | 'numBeams' | 'numBeamGroups' | 'diversityPenalty' | 'lengthPenalty' | 'numReturnSequences' | 'beta' | 'rewardBeta' | 'armPositive' | 'armConcise' | 'tuned' | 'ref' | 'rewardModel' | 'n' | 'argsK' | 'argsWeight' | 'rsoBeta' | 'sideBy' | 'sideSamples' | 'preset' | 'repetitionPenalty' | 'rewardLabel' | 'beamRewardModel' | 'rewardWeight' | 'rescoreEvery' | 'rmCandidates';
 
 /** URL parameter ↔ form field. */
 const URL_FIELDS: readonly (readonly [string, Field])[] = [
@@ -228,6 +235,7 @@ const URL_FIELDS: readonly (readonly [string, Field])[] = [
   ['num_return_sequences', 'numReturnSequences'], ['guidance_beta', 'beta'], ['beta', 'rewardBeta'], ['arm_positive', 'armPositive'], ['arm_concise', 'armConcise'],
   ['tuned', 'tuned'], ['ref', 'ref'], ['reward_model', 'rewardModel'], ['n', 'n'], ['args_k', 'argsK'], ['args_weight', 'argsWeight'], ['rso_beta', 'rsoBeta'],
   ['side_by', 'sideBy'], ['side_samples', 'sideSamples'], ['preset', 'preset'], ['repetition_penalty', 'repetitionPenalty'], ['reward_label', 'rewardLabel'],
+  ['beam_reward_model', 'beamRewardModel'], ['reward_weight', 'rewardWeight'], ['rescore_every', 'rescoreEvery'], ['rm_candidates', 'rmCandidates'],
 ];
 
 /** Field labels, as the form shows them (for "which fields a preset changed"). */

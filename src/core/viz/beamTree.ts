@@ -22,6 +22,17 @@ export interface TreeNode {
    * earlier groups that chose the same token at this step (Vijayakumar et al.; 0 for group 0).
    */
   readonly penalty?: number;
+  /**
+   * Reward-guided beam search: the sequence reward model's score of the prefix ending here, on the
+   * nodes it scored (a rescoring step, or a finished/pruned hypothesis's final score).
+   */
+  readonly reward?: number;
+}
+
+/** The sequence reward model's value in a row's rewards (key `sequence:<id>`), if it has one. */
+function sequenceReward(rewards: Readonly<Record<string, number>>): number | undefined {
+  for (const [k, v] of Object.entries(rewards)) if (k.startsWith('sequence:')) return v;
+  return undefined;
 }
 
 export interface BeamTree {
@@ -44,7 +55,8 @@ export function buildBeamTree(steps: readonly StepEvent[], diversityPenalty = 0)
     ev.rows.forEach((r, i) => {
       const id = `${k}:${i}`;
       ids[r.row] = id;
-      nodes.push({ id, step: k, slot: i, group: r.group, tokenId: r.tokenId, score: r.score, kind: 'running', parentId: parentOf(r.parent), logprob: r.logprob, penalty: penalty(r.group, r.tokenId) });
+      const reward = sequenceReward(r.rewards);
+      nodes.push({ id, step: k, slot: i, group: r.group, tokenId: r.tokenId, score: r.score, kind: 'running', parentId: parentOf(r.parent), logprob: r.logprob, penalty: penalty(r.group, r.tokenId), ...(reward !== undefined ? { reward } : {}) });
     });
     (ev.hypotheses ?? []).forEach((h, j) => {
       nodes.push({
@@ -57,6 +69,7 @@ export function buildBeamTree(steps: readonly StepEvent[], diversityPenalty = 0)
         kind: h.kind,
         parentId: parentOf(h.row),
         penalty: penalty(h.group, h.tokenIds[h.tokenIds.length - 1] ?? -1),
+        ...(h.reward !== undefined ? { reward: h.reward } : {}),
       });
     });
     rows = Math.max(rows, ev.rows.length + (ev.hypotheses?.length ?? 0));

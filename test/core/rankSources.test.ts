@@ -177,13 +177,15 @@ describe('per-token scores', () => {
     });
   }
 
-  it('sequence reward model: no per-token values, and says so', async () => {
-    const rm = { id: 'rm', vocabSize: V, contextLength: 40, score: async (b: readonly (readonly number[])[]) => Float32Array.from(b, (r) => r.length), dispose: async () => {} };
+  it('sequence reward model: per-token prefix attribution RM(x ⊕ y≤t) − RM(x ⊕ y<t), and says so', async () => {
+    // RM = squared length: prompt 'ab' (2 tokens) → prefixes 4, 9, 16, 25 for 'cde'.
+    const rm = { id: 'rm', vocabSize: V, contextLength: 40, score: async (b: readonly (readonly number[])[]) => Float32Array.from(b, (r) => r.length * r.length), dispose: async () => {} };
     const t = await scorePairTokens({ id: 'q', prompt: 'ab', chosen: 'cde', rejected: 'f', extra: {} }, 'sequence', { rewardModel: rm }, tok);
-    expect(t.perToken).toBe(false);
-    expect(t.meaning).toMatch(/no per-token score/);
-    expect(t.chosen.values).toEqual([]);
-    expect([t.chosen.total, t.rejected.total]).toEqual([5, 3]);
+    expect(t.perToken).toBe(true);
+    expect(t.meaning).toMatch(/prefix attribution/);
+    expect(t.chosen.values).toEqual([5, 7, 9]);
+    expect(t.rejected.values).toEqual([5]);
+    expect([t.chosen.total, t.rejected.total]).toEqual([25, 9]);
   });
 });
 

@@ -4,13 +4,15 @@
  * - policy: log π(y_t | x, y_<t)
  * - arm: log π_ARM(y_t | x, y_<t)
  * - implicit: β·(log π_tuned − log π_ref)(y_t | x, y_<t)
- * - sequence: none (one scalar for the whole response; `perToken` is false).
+ * - sequence: RM(x ⊕ y≤t) − RM(x ⊕ y<t), the prefix attribution (metrics/prefixAttribution.ts); these
+ *   add up to total − RM(prompt), not to the total (the RM's one scalar for the whole response).
  * Tokenization (BOS/EOS switches included), truncation and the skip rule are scorePairs'
  * (preparePair), so the values of a response sum to its summed score (its mean with length
  * normalisation); an appended EOS is the last token of a finished response.
  */
 import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../model/types.ts';
 import type { PreferencePair } from '../data/preferences.ts';
+import { prefixAttribution } from './prefixAttribution.ts';
 import { finished, preparePair, tokenizationOf, type ScorerKind, type ScorerModels, type TokenizationOptions } from './scorePairs.ts';
 
 export interface ResponseTokens {
@@ -26,7 +28,7 @@ export interface ResponseTokens {
 export interface PairTokenScores {
   readonly id: string;
   readonly kind: ScorerKind;
-  /** False for the sequence reward model: it has no per-token score. */
+  /** Whether `values` holds per-token scores (always true now: a sequence RM gives its prefix attribution). */
   readonly perToken: boolean;
   /** What a value means, for the legend. */
   readonly meaning: string;
@@ -47,7 +49,7 @@ const MEANING: Record<ScorerKind, string> = {
   policy: 'log π(token | prompt, earlier tokens) under the policy',
   arm: 'log π_ARM(token | prompt, earlier tokens): the ARM’s token reward',
   implicit: 'β·(log π_tuned − log π_ref) of the token: the implicit (DPO) token reward',
-  sequence: 'a sequence reward model scores the whole response at once: it has no per-token score',
+  sequence: 'RM(prompt + response up to the token) − RM(up to the token before): the sequence reward model’s prefix attribution, which adds up to RM(response) − RM(prompt)',
 };
 
 const contextOf = (kind: ScorerKind, m: ScorerModels): number => {
@@ -91,10 +93,13 @@ export async function scorePairTokens(pair: PreferencePair, kind: ScorerKind, m:
       values = t.map((row, i) => row.map((v, j) => beta * (v - (r[i]?.[j] as number))));
       break;
     }
-    case 'sequence':
-      values = [[], []];
-      totals = Array.from(await (m.rewardModel as SequenceRewardModel).score(full));
+    case 'sequence': {
+      const rm = m.rewardModel as SequenceRewardModel;
+      totals = Array.from(await rm.score(full));
+      values = [];
+      for (const r of rows) values.push((await prefixAttribution(rm, p.prompt, r)).values); // one after the other: one RM call at a time
       break;
+    }
   }
   if (kind !== 'sequence') {
     totals = values.map((row) => {
@@ -109,5 +114,5 @@ export async function scorePairTokens(pair: PreferencePair, kind: ScorerKind, m:
     total: (totals as number[])[i] as number,
   });
   const eosAppended = { chosen: tz.appendEos && finished(pair, 'chosen'), rejected: tz.appendEos && finished(pair, 'rejected') };
-  return { id: pair.id, kind, perToken: kind !== 'sequence', meaning: MEANING[kind], truncated: p.truncated, eosAppended, chosen: side(0), rejected: side(1) };
+  return { id: pair.id, kind, perToken: true, meaning: MEANING[kind], truncated: p.truncated, eosAppended, chosen: side(0), rejected: side(1) };
 }

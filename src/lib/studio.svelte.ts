@@ -1,13 +1,13 @@
 /**
  * The studio view's state (issue 14 item 5): prompts → k candidates each (through the worker's
- * generate request: sampling with num_return_sequences, or diverse beam search), pairs labelled
+ * `candidates` request: sampling, nc_sample or diverse beam search), pairs labelled
  * with the keyboard, every action saved to a StudioStore (IndexedDB in the page) at once, TRL JSONL
  * export and re-import, and agreement with the person: the labelled pairs scored by every chosen
  * scorer through the ranking view's machinery (the worker's rank request on the exported file),
  * with accuracy, its Wilson 95% interval and Cohen's κ per scorer.
  */
 import type { InferenceClient } from '../inference/client.ts';
-import type { GenerateRun, RankJob } from '../inference/protocol.ts';
+import type { RankJob } from '../inference/protocol.ts';
 import type { RankReport } from '../core/metrics/report.ts';
 import { readDataset, DatasetError } from '../core/data/preferences.ts';
 import { scorerKappa, type Kappa } from '../core/metrics/agreement.ts';
@@ -16,6 +16,7 @@ import type { StudioStore } from './studioStore.ts';
 
 export const METHODS: readonly { id: S.CandidateMethod; label: string }[] = [
   { id: 'sample', label: 'sampling (num_return_sequences)' },
+  { id: 'nc_sample', label: 'negatively-correlated sampling (nc_sample)' },
   { id: 'diverse_beam', label: 'diverse beam search (k groups)' },
 ];
 
@@ -177,18 +178,13 @@ export class StudioState {
     }
   }
 
+  /** k candidates through the worker's `candidates` request (core/search/candidates.ts), one prompt at a time. */
   private async candidates(prompt: string, g: S.GenerationInfo): Promise<S.Candidate[]> {
-    const config = { max_new_tokens: g.maxNewTokens, seed: g.seed, num_return_sequences: g.k };
-    const spec: GenerateRun['spec'] =
-      g.method === 'diverse_beam'
-        ? { strategy: 'diverse_beam', config: { ...config, num_beams: g.k, num_beam_groups: g.k, diversity_penalty: 1 }, traceTopK: 0 }
-        : { strategy: 'sample', config: { ...config, do_sample: true, temperature: this.temperature, top_k: 0 }, traceTopK: 0 };
-    let out: S.Candidate[] = [];
-    const h = this.client.generate({ policy: g.policy, prompt, spec }, ({ event, texts }) => {
-      if (event.type === 'done') out = event.sequences.map((q, i) => ({ text: texts[i] ?? '', finished: q.finishReason === 'eos' }));
-    });
+    const config = { max_new_tokens: g.maxNewTokens, ...(g.method === 'diverse_beam' ? {} : { temperature: this.temperature, top_k: 0 }) };
+    const h = this.client.candidates({ policy: g.policy, prompt, method: g.method, k: g.k, seed: g.seed, options: { config } });
     this.runId = h.id;
-    await h.done;
+    const set = await h.done;
+    const out = set.candidates.map((c) => ({ text: c.text, finished: c.finishReason === 'eos' }));
     if (out.length < 2) throw new Error(`The policy returned ${out.length} candidate(s) for "${prompt}": a pair needs two.`);
     return out;
   }

@@ -7,21 +7,19 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { InferenceClient } from '../../src/inference/client.ts';
-import type { GenerateRun, TokenEvent } from '../../src/inference/protocol.ts';
+import type { CandidatesRun } from '../../src/inference/protocol.ts';
 import StudioPair from '../../src/lib/StudioPair.svelte';
 import { StudioState, scorersOf } from '../../src/lib/studio.svelte.ts';
 import { memoryStudioStore } from '../../src/lib/studioStore.ts';
 import { counts } from '../../src/core/studio/session.ts';
 
 function fakeClient() {
-  const runs: GenerateRun[] = [];
+  const runs: CandidatesRun[] = [];
   const client = {
-    generate(run: GenerateRun, onEvent: (e: TokenEvent) => void) {
+    candidates(run: CandidatesRun) {
       runs.push(run);
-      const k = run.spec.config.num_return_sequences ?? 1;
-      const sequences = Array.from({ length: k }, (_, i) => ({ tokenIds: [i], score: 0, finishReason: i % 2 ? ('length' as const) : ('eos' as const), group: 0, steps: [] }));
-      onEvent({ event: { type: 'done', sequences }, texts: sequences.map((_, i) => ` answer ${i}`) });
-      return { id: runs.length, done: Promise.resolve() };
+      const candidates = Array.from({ length: run.k }, (_, i) => ({ text: ` answer ${i}`, tokenIds: [i], logprob: 0, finishReason: i % 2 ? ('length' as const) : ('eos' as const) }));
+      return { id: runs.length, done: Promise.resolve({ method: run.method, seed: run.seed ?? 0, k: run.k, candidates, diversity: {} }) };
     },
   };
   return { client: client as unknown as InferenceClient, runs };
@@ -48,9 +46,9 @@ describe('studio pair box', () => {
     st.promptText = 'A\nB';
     st.k = 3;
     await st.generate();
-    expect(runs.map((r) => [r.prompt, r.spec.strategy, r.spec.config.num_return_sequences])).toEqual([
-      ['A', 'sample', 3],
-      ['B', 'sample', 3],
+    expect(runs.map((r) => [r.prompt, r.method, r.k, r.options?.config?.max_new_tokens])).toEqual([
+      ['A', 'sample', 3, 12],
+      ['B', 'sample', 3, 12],
     ]);
     expect(st.session.pairs.length).toBe(6);
     expect(st.session.prompts[0]?.candidates.map((c) => c.finished)).toEqual([true, false, true]);

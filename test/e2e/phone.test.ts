@@ -1,7 +1,7 @@
 /**
  * The playground on a phone (390×844, WASM): after real runs in every view (GenARM with the step
  * inspector and an ⓘ open, diverse beam with its tree, Compare, a trade-off sweep, a ranking
- * evaluation, the Models view) the page never scrolls sideways (`scrollWidth ≤ 390`), the trade-off
+ * evaluation, a studio session with its agreement table, the Models view) the page never scrolls sideways (`scrollWidth ≤ 390`), the trade-off
  * plot's text stays ≥ 11 px, the Models view shows each model's Load button on screen, and the
  * views bar shows that it scrolls.
  */
@@ -117,6 +117,18 @@ describe('phone layout (390×844)', () => {
     await page.getByTestId('rank-run').click();
     await page.getByTestId('rank-accuracy').waitFor({ timeout: 240_000 });
     await noSideScroll(page, 'Ranking');
+
+    // Studio: one prompt × 3 candidates, a pair labelled with a key, agreement with one scorer
+    await show(page, 'studio');
+    await page.getByTestId('studio-prompts').fill('The economy');
+    await page.getByTestId('studio-max-new-tokens').fill('6');
+    await page.getByTestId('studio-generate').click();
+    await page.locator('[data-testid="studio-generate"]:not([disabled])').waitFor({ timeout: 240_000 });
+    await page.keyboard.press('1');
+    for (const c of await page.getByTestId('studio-scorer').all()) if ((await c.getAttribute('data-key')) !== 'sequence:tiny-rm-positive') await c.uncheck();
+    await page.getByTestId('studio-agree').click();
+    await page.locator('[data-testid="studio-agreement-row"][data-n]').waitFor({ timeout: 240_000 });
+    await noSideScroll(page, 'Studio');
 
     // Models: each model's Load button is on screen, not cut off to the right
     await show(page, 'models');

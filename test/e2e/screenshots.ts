@@ -131,6 +131,31 @@ const SHOTS: readonly Shot[] = [
     },
   },
   {
+    // The studio: 2 prompts × 3 candidates, two pairs labelled with keys, agreement with two scorers; the pair on screen.
+    name: 'studio',
+    async run(page) {
+      await show(page, 'studio', '[data-testid="studio"]');
+      await page.getByTestId('studio-prompts').fill('The economy\nOur nation');
+      await page.getByTestId('studio-max-new-tokens').fill('12');
+      await page.getByTestId('studio-generate').click();
+      await page.locator('[data-testid="studio-generate"]:not([disabled])').waitFor({ timeout: 240_000 });
+      await page.keyboard.press('1');
+      await page.keyboard.press('2');
+      for (const c of await page.getByTestId('studio-scorer').all())
+        if (!['policy:tiny-base', 'sequence:tiny-rm-positive'].includes((await c.getAttribute('data-key')) ?? '')) await c.uncheck();
+      await page.getByTestId('studio-agree').click();
+      await page.locator('[data-testid="studio-agreement-row"][data-key="sequence:tiny-rm-positive"]').waitFor({ timeout: 240_000 });
+      await show(page, 'studio', '[data-testid="studio-pair"]');
+      await page.getByTestId('studio-pair').focus(); // the focus ring the keys act in
+    },
+  },
+  {
+    name: 'studio-agreement',
+    async run(page) {
+      await show(page, 'studio', '[data-testid="studio-agreement"]');
+    },
+  },
+  {
     name: 'models',
     async run(page) {
       await show(page, 'models', '[data-testid="models"]');
@@ -160,7 +185,7 @@ async function main(): Promise<void> {
       await page.locator('[data-testid="device"][data-device="wasm"]').waitFor({ timeout: 60_000 });
       for (const shot of SHOTS) {
         if (ONLY && !ONLY.includes(shot.name)) continue;
-        if (variant && !['lesson', 'generate', 'beam-tree', 'ranking', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
+        if (variant && !['lesson', 'generate', 'beam-tree', 'ranking', 'studio', 'studio-agreement', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
         try {
           await shot.run(page);
           await page.waitForTimeout(300);

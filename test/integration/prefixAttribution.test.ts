@@ -13,7 +13,7 @@ describe('prefix attribution on tiny-rm-positive', () => {
     const rm = await rewardFor('tiny-rm-positive', policy.tokenizer);
     const prompt = policy.tokenizer.encode('The movie was');
     const response = policy.tokenizer.encode(' wonderful, a joy from start to finish, but the ending was awful.');
-    const runs = [];
+    const runs: Awaited<ReturnType<typeof prefixAttribution>>[] = [];
     for (const batchSize of [1, 5, 64]) runs.push(await prefixAttribution(rm, prompt, response, { batchSize }));
     const [full, base] = Array.from(await rm.score([[...prompt, ...response], prompt]));
     for (const a of runs) {

@@ -272,7 +272,7 @@ export class Handler {
             id: req.id,
             type: 'loaded',
             ms: performance.now() - t0,
-            model: { id: req.modelId, vocabSize: model.vocabSize, contextLength: model.contextLength, eosTokenIds: model.eosTokenIds },
+            model: { id: req.modelId, vocabSize: model.vocabSize, contextLength: model.contextLength, eosTokenIds: model.eosTokenIds, ...generationDefaultsOf(model) },
             ...(this.notices.has(req.modelId) ? { notice: this.notices.get(req.modelId) } : {}),
           });
           return;
@@ -480,4 +480,10 @@ export class Handler {
 function rewardForRun(rm: SequenceRewardModel, label?: string, policy?: Tokenizer): SequenceRewardModel {
   const f = (rm as { forRun?: (o: { label?: string; policy?: Tokenizer }) => SequenceRewardModel }).forRun;
   return typeof f === 'function' ? f.call(rm, { ...(label !== undefined ? { label } : {}), ...(policy ? { policy } : {}) }) : rm;
+}
+
+/** A loaded LM's generation_config.json (TransformersLanguageModel.generationDefaults), as plain data for the page. */
+function generationDefaultsOf(model: object): { generationDefaults?: Record<string, unknown> } {
+  const g = (model as { generationDefaults?: unknown }).generationDefaults;
+  return g && typeof g === 'object' ? { generationDefaults: JSON.parse(JSON.stringify(g)) as Record<string, unknown> } : {};
 }

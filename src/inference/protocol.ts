@@ -16,6 +16,8 @@ export interface ModelInfo {
   readonly vocabSize: number;
   readonly contextLength: number;
   readonly eosTokenIds: readonly number[];
+  /** The causal LM's generation_config.json as the folder has it (absent when it has none): the page's sampling defaults. */
+  readonly generationDefaults?: Readonly<Record<string, unknown>>;
 }
 
 export type Request =

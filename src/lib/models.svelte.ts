@@ -38,6 +38,8 @@ export interface RegistryModel {
   /** A picked folder's files (README.md is its card). */
   readonly files?: readonly File[];
   readonly hub?: { readonly host: string; readonly revision: string };
+  /** A loaded causal LM's generation_config.json (absent when it has none). */
+  readonly generationDefaults?: Readonly<Record<string, unknown>>;
 }
 
 export const DEFAULT_HF_HOST = 'https://huggingface.co/';
@@ -180,10 +182,10 @@ export class ModelRegistry {
     const d = dtype ?? m.dtype;
     this.patch(id, { status: 'loading', error: '', progress: {}, dtype: d });
     try {
-      await this.client.load(id, { as: m.kind === 'sequence-classifier' ? 'rm' : 'lm', dtype: d, onDownload: (p) => this.progress(p) });
+      const { model: info } = await this.client.load(id, { as: m.kind === 'sequence-classifier' ? 'rm' : 'lm', dtype: d, onDownload: (p) => this.progress(p) });
       const now = this.get(id);
       const downloaded = now ? Object.values(now.progress).reduce((s, f) => s + f.total, 0) : 0;
-      this.patch(id, { status: 'loaded', ...(m.origin === 'hub' && downloaded ? { bytes: downloaded } : {}) });
+      this.patch(id, { status: 'loaded', ...(m.origin === 'hub' && downloaded ? { bytes: downloaded } : {}), ...(info?.generationDefaults ? { generationDefaults: info.generationDefaults } : {}) });
     } catch (e) {
       this.patch(id, { status: 'error', error: (e as Error).message });
     }

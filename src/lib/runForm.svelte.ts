@@ -77,6 +77,29 @@ export class RunForm {
   preset = $state('');
   presetChanges = $state.raw<readonly { field: string; from: string; to: string }[]>([]);
 
+  /** What the policy's generation_config.json set in this form (policy id and field: before → after); null when nothing. */
+  modelDefaults = $state.raw<{ readonly policy: string; readonly changes: readonly { field: string; from: string; to: string }[] } | null>(null);
+
+  /**
+   * Takes a policy's generation_config.json sampling defaults (do_sample, temperature, top_k, top_p,
+   * repetition_penalty, max_new_tokens), as Hugging Face's generate() does, into the fields the user has
+   * not changed from the form's own defaults; values the user set stay. Records what changed in
+   * `modelDefaults` (the page says "from generation_config.json"). Keys that are not numbers (booleans
+   * for do_sample) or are out of range are ignored.
+   */
+  applyGenerationDefaults(policy: string, file: Readonly<Record<string, unknown>> | null | undefined): void {
+    const fresh = new RunForm() as unknown as Record<string, unknown>;
+    const me = this as unknown as Record<string, unknown>;
+    const changes: { field: string; from: string; to: string }[] = [];
+    for (const [key, field, ok] of GENERATION_FILE_KEYS) {
+      const v = file?.[key];
+      if (v === undefined || !ok(v) || me[field] !== fresh[field] || me[field] === v) continue;
+      changes.push({ field: key, from: show(me[field]), to: show(v) });
+      me[field] = v;
+    }
+    this.modelDefaults = changes.length ? { policy, changes } : null;
+  }
+
   /** The applied preset while every field it set still has its value (else the settings are custom). */
   readonly activePreset = $derived(this.presetEdits.length === 0 ? (PRESETS.find((x) => x.name === this.preset) ?? null) : null);
 
@@ -239,6 +262,16 @@ const URL_FIELDS: readonly (readonly [string, Field])[] = [
 ];
 
 /** Field labels, as the form shows them (for "which fields a preset changed"). */
+/** generation_config.json keys the page takes as defaults → form field, with the range the form accepts. */
+const GENERATION_FILE_KEYS: readonly (readonly [string, Field, (v: unknown) => boolean])[] = [
+  ['do_sample', 'doSample', (v) => typeof v === 'boolean'],
+  ['temperature', 'temperature', (v) => typeof v === 'number' && v > 0 && Number.isFinite(v)],
+  ['top_k', 'topK', (v) => Number.isInteger(v) && (v as number) >= 0],
+  ['top_p', 'topP', (v) => typeof v === 'number' && v > 0 && v <= 1],
+  ['repetition_penalty', 'repetitionPenalty', (v) => typeof v === 'number' && v > 0 && Number.isFinite(v)],
+  ['max_new_tokens', 'maxNewTokens', (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 256],
+];
+
 const FIELD_LABEL: Partial<Record<Field, string>> = {
   policy: 'policy', prompt: 'prompt', strategy: 'strategy', maxNewTokens: 'max_new_tokens', doSample: 'do_sample', temperature: 'temperature',
   topK: 'top_k', topP: 'top_p', seed: 'seed', numBeams: 'num_beams', numBeamGroups: 'num_beam_groups', diversityPenalty: 'diversity_penalty',

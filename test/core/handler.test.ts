@@ -56,6 +56,21 @@ describe('worker request handler', () => {
     expect(loads()).toBe(1);
   });
 
+  it("passes a loaded LM's generation_config.json to the page (its sampling defaults), and none when it has none", async () => {
+    const { handler, out } = setup();
+    const file = { eos_token_id: [3, 2], do_sample: true, temperature: 0.7 };
+    (handler as unknown as { backend: Backend }).backend.loadLanguageModel = async () => {
+      const model = Object.assign(new TableModel(table), { generationDefaults: file });
+      return { model, tokenizer: letterTokenizer(4) };
+    };
+    await handler.handle({ id: 1, type: 'load', modelId: 'qwen-like' });
+    expect(out.at(-1)).toMatchObject({ id: 1, type: 'loaded', model: { id: 'qwen-like', generationDefaults: file } });
+    const plain = setup();
+    await plain.handler.handle({ id: 2, type: 'load', modelId: 'm' });
+    expect(plain.out.at(-1)).toMatchObject({ type: 'loaded' });
+    expect((plain.out.at(-1) as { model: object }).model).not.toHaveProperty('generationDefaults');
+  });
+
   it('answers bad input with an error naming the problem (validated before any model runs)', async () => {
     const { handler, out } = setup();
     await handler.handle({ id: 3, type: 'generate', run: { policy: 'm', prompt: '', spec: { strategy: 'greedy', config: { max_new_tokens: 5 } } } });

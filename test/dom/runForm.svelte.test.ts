@@ -42,3 +42,34 @@ describe('run form ↔ URL', () => {
     expect(f.toRun().spec).toMatchObject({ strategy: 'implicit', guidanceBeta: 2, beta: 1 });
   });
 });
+
+describe("the policy's generation_config.json in the page (issue 13 item 1)", () => {
+  // Qwen2.5-Instruct's file, as the hub ships it.
+  const qwen = { bos_token_id: 151643, eos_token_id: [151645, 151643], do_sample: true, temperature: 0.7, top_p: 0.8, top_k: 20, repetition_penalty: 1.05 };
+  it('takes its sampling defaults into untouched fields and the run sends them', () => {
+    const f = new RunForm();
+    f.applyGenerationDefaults('onnx-community/Qwen2.5-0.5B-Instruct', qwen);
+    expect([f.doSample, f.temperature, f.topP, f.topK, f.repetitionPenalty]).toEqual([true, 0.7, 0.8, 20, 1.05]);
+    f.strategy = 'sample';
+    expect(f.toRun().spec.config).toMatchObject({ temperature: 0.7, top_p: 0.8, top_k: 20, repetition_penalty: 1.05 });
+    expect(f.modelDefaults?.policy).toBe('onnx-community/Qwen2.5-0.5B-Instruct');
+    expect(f.modelDefaults?.changes.map((c) => `${c.field} ${c.from} → ${c.to}`)).toEqual([
+      'do_sample off → on',
+      'temperature 1 → 0.7',
+      'top_k 50 → 20',
+      'top_p 1 → 0.8',
+      'repetition_penalty 1 → 1.05',
+    ]);
+  });
+  it('keeps what the user set, ignores values out of range, and records nothing when nothing changes', () => {
+    const f = new RunForm();
+    f.temperature = 1.3;
+    f.applyGenerationDefaults('m', { ...qwen, top_p: 7, top_k: -1 });
+    expect([f.temperature, f.topP, f.topK]).toEqual([1.3, 1, 50]);
+    expect(f.modelDefaults?.changes.map((c) => c.field)).toEqual(['do_sample', 'repetition_penalty']);
+    const g = new RunForm();
+    g.applyGenerationDefaults('tiny-base', { bos_token_id: 4095, eos_token_id: 4095, do_sample: false, max_length: 256 });
+    expect(g.modelDefaults).toBeNull();
+    expect(g.toRun()).toEqual(new RunForm().toRun());
+  });
+});

@@ -46,6 +46,41 @@ export interface LoadOptions {
    * local models); return null when the file cannot be read.
    */
   readText?: (id: string, file: string) => Promise<string | null>;
+  /**
+   * Most bytes of logits one forward pass may return (float32, rows × positions × vocabulary):
+   * longer inputs of `prefill`, `score` and `extend` are fed in chunks through the KV cache. Default:
+   * DECODING_LAB_LOGITS_BUDGET in Node when set (bytes, `64M`, or `off` for no bound), else
+   * DEFAULT_LOGITS_BUDGET_BYTES. `Infinity` = no bound (one forward for the whole input).
+   */
+  logitsBudgetBytes?: number;
+}
+
+/** The default bound on the logits one forward returns (see LoadOptions.logitsBudgetBytes). */
+export const DEFAULT_LOGITS_BUDGET_BYTES = 16 * 2 ** 20;
+
+/**
+ * Parses a logits budget: a number of bytes with an optional K/M/G suffix (powers of 1024), or
+ * `off` / `none` / `infinity` for no bound. Throws a one-line error naming `what` otherwise.
+ */
+export function parseLogitsBudget(value: string, what = 'DECODING_LAB_LOGITS_BUDGET'): number {
+  const v = value.trim().toLowerCase();
+  if (v === 'off' || v === 'none' || v === 'infinity' || v === 'inf') return Infinity;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/.exec(v);
+  const bytes = m ? Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2] || ' ') : NaN;
+  if (!(bytes >= 1)) throw new Error(`${what}: expected a size in bytes such as 33554432, 32M or 1G, or "off" for no bound; got "${value}"`);
+  return Math.floor(bytes);
+}
+
+/** LoadOptions.logitsBudgetBytes when given, else DECODING_LAB_LOGITS_BUDGET (Node), else the default. */
+function logitsBudgetOf(opts: Pick<LoadOptions, 'logitsBudgetBytes'>): number {
+  if (opts.logitsBudgetBytes !== undefined) return checkBudget(opts.logitsBudgetBytes);
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.DECODING_LAB_LOGITS_BUDGET;
+  return v === undefined || v === '' ? DEFAULT_LOGITS_BUDGET_BYTES : parseLogitsBudget(v);
+}
+
+function checkBudget(b: number): number {
+  if (!(b >= 1)) throw new RangeError(`logitsBudgetBytes must be at least 1 byte (Infinity for no bound), got ${b}`);
+  return b;
 }
 
 type Feeds = Record<string, Tensor>;
@@ -262,6 +297,18 @@ function cacheFrom(out: Record<string, Tensor>, mask: Uint8Array, rows: number, 
   return new TransformersKvCache(entries, mask, rows, length, order);
 }
 
+/** Releases the GPU buffers among `t`'s tensors (present.* the caller does not keep); CPU tensors are left to GC. */
+function disposeGpu(t: Record<string, Tensor>): void {
+  for (const v of Object.values(t)) {
+    if (!isGpu(v)) continue;
+    try {
+      v.dispose();
+    } catch {
+      // a lost WebGPU device: its buffers are gone with it
+    }
+  }
+}
+
 /**
  * Logits of a one-token step ([B, 1, V]): one view per row on the output buffer, no copy. ORT
  * returns a fresh buffer for every run, so the views stay valid and rows never alias each other.
@@ -336,13 +383,17 @@ export class TransformersLanguageModel implements LanguageModel {
   readonly eosTokenIds: readonly number[];
   readonly contextLength: number;
   private readonly pad: number;
+  private budget: number;
 
   constructor(
     readonly id: string,
     private readonly model: PreTrainedModel,
     readonly tokenizer: TransformersTokenizer,
     config: ModelConfig,
+    /** See LoadOptions.logitsBudgetBytes; default as there. */
+    logitsBudgetBytes?: number,
   ) {
+    this.budget = logitsBudgetOf({ logitsBudgetBytes });
     this.generationDefaults = (model as unknown as { generation_config?: GenerationDefaults | null }).generation_config ?? null;
     this.eosTokenIds = eosIds(config, tokenizer.raw, this.generationDefaults);
     this.pad = this.eosTokenIds[0] ?? 0;
@@ -350,19 +401,105 @@ export class TransformersLanguageModel implements LanguageModel {
     this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
   }
 
+  /**
+   * Most bytes of float32 logits one forward of prefill/score/extend returns (LoadOptions.logitsBudgetBytes);
+   * settable, e.g. by tests forcing tiny chunks. Infinity: one forward per call, however long.
+   */
+  get logitsBudgetBytes(): number {
+    return this.budget;
+  }
+  set logitsBudgetBytes(b: number) {
+    this.budget = checkBudget(b);
+  }
+
   private async forward(feeds: Feeds): Promise<Record<string, Tensor>> {
     return (await this.model.forward(feeds)) as Record<string, Tensor>;
+  }
+
+  /** New positions per forward for `rows` rows, so that their float32 logits stay within the budget (at least 1). */
+  chunkLength(rows: number): number {
+    const b = this.logitsBudgetBytes;
+    return Number.isFinite(b) ? Math.max(1, Math.floor(b / (Math.max(1, rows) * Math.max(1, this.vocabSize) * 4))) : Infinity;
+  }
+
+  /**
+   * Runs `T` new positions of `rows` rows after `past` (cache entries of `P` positions, or none) in
+   * chunks of at most `chunkLength(rows)` positions, each chunk through the cache the previous one
+   * returned, so no forward returns logits for more positions than the budget allows. `ids` is
+   * [rows, T] row-major; `mask` the 0/1 attention mask of past and new positions, [rows, P + T].
+   * `read(logits, s, n)` gets each chunk's logits ([rows, n, V], positions s..s+n-1 of the new
+   * ones) and must take what it needs from them before returning: they are dropped after it.
+   * Returns the last chunk's outputs (logits, and `present.*`: the cache of all P + T positions).
+   *
+   * A row none of whose positions so far is real (left padding longer than a chunk) would have every
+   * query of that chunk fully masked; for that forward alone its mask is all ones, so its pad
+   * positions run as ordinary tokens and their keys/values are finite. Later forwards get the real
+   * mask, in which those positions are masked, so no real token ever sees them.
+   *
+   * The `present.*` of intermediate chunks are released (GPU buffers) once the next chunk has run;
+   * the caller's `past` is never released here.
+   */
+  private async feed(
+    ids: ArrayLike<number>,
+    rows: number,
+    T: number,
+    past: { entries: Feeds; length: number } | null,
+    mask: Uint8Array,
+    read: (logits: Tensor, s: number, n: number) => void,
+  ): Promise<Record<string, Tensor>> {
+    const P = past?.length ?? 0;
+    const W = P + T;
+    const C = Math.min(T, this.chunkLength(rows));
+    let entries: Feeds | null = past?.entries ?? null;
+    let owned = false; // whether `entries` are a present.* of ours (to release after use)
+    try {
+      for (let s = 0; s < T; s += C) {
+        const n = Math.min(C, T - s);
+        const e = P + s + n; // mask width of this forward
+        const chunkIds = new Array<number>(rows * n);
+        const m = new Uint8Array(rows * e);
+        for (let r = 0; r < rows; r++) {
+          for (let j = 0; j < n; j++) chunkIds[r * n + j] = ids[r * T + s + j] as number;
+          const src = mask.subarray(r * W, r * W + e);
+          if (src.includes(1)) m.set(src, r * e);
+          else m.fill(1, r * e, (r + 1) * e);
+        }
+        const feeds: Feeds = { input_ids: int64(chunkIds, [rows, n]), attention_mask: int64Mask(m, [rows, e]) };
+        // Passed as `past_key_values` (not spread) so transformers.js slices the derived position_ids.
+        if (entries) feeds.past_key_values = entries as unknown as Tensor;
+        const out = await this.forward(feeds);
+        if (owned && entries) disposeGpu(entries);
+        entries = {};
+        for (const k in out) {
+          const name = pastName(k);
+          if (name !== null) entries[name] = out[k] as Tensor;
+        }
+        owned = true;
+        const last = s + n >= T;
+        try {
+          read(out.logits as Tensor, s, n);
+        } catch (err) {
+          disposeGpu(entries);
+          owned = false;
+          throw err;
+        }
+        if (last) return out;
+      }
+      throw new Error('feed: no positions to run');
+    } catch (err) {
+      if (owned && entries) disposeGpu(entries);
+      throw err;
+    }
   }
 
   async prefill(batch: readonly (readonly number[])[]): Promise<StepResult> {
     if (batch.length === 0) throw new Error('prefill needs at least one row');
     const { ids, mask, length } = leftPad(batch, this.pad);
-    const out = await this.forward({
-      input_ids: int64(ids, [batch.length, length]),
-      attention_mask: int64(mask, [batch.length, length]),
+    let result: Float32Array[] = [];
+    // Left padding: every row's last token is at the last position, in the last chunk.
+    const out = await this.feed(ids, batch.length, length, null, mask, (logits, s, n) => {
+      if (s + n === length) result = lastLogits(logits);
     });
-    const logits = out.logits as Tensor;
-    const result = lastLogits(logits);
     return { logits: result, cache: cacheFrom(out, mask, batch.length, length) };
   }
 
@@ -390,31 +527,40 @@ export class TransformersLanguageModel implements LanguageModel {
     return { logits: order ? Array.from(order, (s) => logits[s] as Float32Array) : logits, cache: cacheFrom(out, mask, c.rows, L, order) };
   }
 
+  /**
+   * Rows are right-padded (real tokens at positions 0..len-1, masked pads after them), so every
+   * query sees at least its row's first token and positions equal those of the row scored alone;
+   * long batches run in chunks through the cache (see feed), each chunk's log-probs read at once.
+   */
   async score(batch: readonly (readonly number[])[], from: readonly number[]): Promise<Float32Array[]> {
-    const { ids, mask, length: T } = leftPad(batch, this.pad);
-    const out = await this.forward({
-      input_ids: int64(ids, [batch.length, T]),
-      attention_mask: int64(mask, [batch.length, T]),
-    });
-    for (const [k, v] of Object.entries(out)) if (k !== 'logits' && isGpu(v)) v.dispose();
-    const logits = out.logits as Tensor;
-    const V = (logits.dims as number[])[2] as number;
-    const logProb = logProbReader(logits);
-    return batch.map((seq, b) => {
+    if (batch.length === 0) return [];
+    const { ids, mask, length: T } = rightPad(batch, this.pad);
+    const res = batch.map((seq, b) => {
       const start = from[b] ?? 1;
       if (start < 1) throw new RangeError('score: from must be >= 1 (the first token has no prediction)');
-      const res = new Float32Array(Math.max(0, seq.length - start));
-      const off = T - seq.length;
-      for (let t = start; t < seq.length; t++) res[t - start] = logProb((b * T + off + t - 1) * V, V, seq[t] as number);
-      return res;
+      return new Float32Array(Math.max(0, seq.length - start));
     });
+    const out = await this.feed(ids, batch.length, T, null, mask, (logits, s, n) => {
+      const V = (logits.dims as number[])[2] as number;
+      const logProb = logProbReader(logits);
+      batch.forEach((seq, b) => {
+        const start = from[b] ?? 1;
+        // position p predicts token p + 1
+        const lo = Math.max(s, start - 1);
+        const hi = Math.min(s + n, seq.length - 1);
+        for (let p = lo; p < hi; p++) (res[b] as Float32Array)[p + 1 - start] = logProb((b * n + p - s) * V, V, seq[p + 1] as number);
+      });
+    });
+    disposeGpu(out);
+    return res;
   }
 
   /**
    * Prompt sharing (LanguageModel.extend): the continuations are appended to the left-padded cache
    * right-padded (mask 0 on pads), so every real token keeps its position (position_ids derive from
    * the mask) and never sees a pad (pads come after it). Only tokens 0..len-2 of each continuation
-   * are fed: their logits predict tokens 1..len-1. Padding may make the batch longer than the
+   * are fed: their logits predict tokens 1..len-1; long ones in chunks through the cache (see feed).
+   * Padding may make the batch longer than the
    * context while every row's real tokens fit: positions derive from the mask, so models whose
    * attention mask is built at run time (the bundled GPT-2 exports) accept it; one with a fixed-size
    * causal-mask buffer fails loudly, and the ranking scorer then recomputes that batch.
@@ -438,21 +584,17 @@ export class TransformersLanguageModel implements LanguageModel {
         mask[r * L + c.length + j] = 1;
       }
     });
-    const out = await this.forward({
-      input_ids: int64(ids, [c.rows, M]),
-      attention_mask: int64(mask, [c.rows, L]),
-      // As in step: passed as `past_key_values` so transformers.js slices the derived position_ids.
-      past_key_values: c.entries as unknown as Tensor,
+    const res = continuations.map((row) => new Float32Array(Math.max(0, row.length - 1)));
+    const out = await this.feed(ids, c.rows, M, { entries: c.entries, length: c.length }, mask, (logits, s, n) => {
+      const V = (logits.dims as number[])[2] as number;
+      const logProb = logProbReader(logits);
+      continuations.forEach((row, r) => {
+        const hi = Math.min(s + n, row.length - 1);
+        for (let j = s; j < hi; j++) (res[r] as Float32Array)[j] = logProb((r * n + j - s) * V, V, row[j + 1] as number);
+      });
     });
-    for (const [k, v] of Object.entries(out)) if (k !== 'logits' && isGpu(v)) v.dispose();
-    const logits = out.logits as Tensor;
-    const V = (logits.dims as number[])[2] as number;
-    const logProb = logProbReader(logits);
-    return continuations.map((row, r) => {
-      const res = new Float32Array(Math.max(0, row.length - 1));
-      for (let j = 0; j < res.length; j++) res[j] = logProb((r * M + j) * V, V, row[j + 1] as number);
-      return res;
-    });
+    disposeGpu(out);
+    return res;
   }
 
   async dispose(): Promise<void> {
@@ -789,8 +931,9 @@ export async function loadTokenizer(id: string): Promise<TransformersTokenizer> 
 
 /** Loads a causal LM with a KV cache (policy, ARM, tuned, reference); refuses anything else, naming what it is. */
 export async function loadLanguageModel(id: string, opts: LoadOptions): Promise<TransformersLanguageModel> {
+  const budget = logitsBudgetOf(opts); // a bad budget is refused before the model loads
   const { model, tokenizer, config } = await loadParts(id, opts, AutoModelForCausalLM, checkCausalLm);
-  return new TransformersLanguageModel(id, model, tokenizer, config);
+  return new TransformersLanguageModel(id, model, tokenizer, config, budget);
 }
 
 /** Loads a scalar-head sequence reward model (logits [batch, 1]); refuses a causal LM. */

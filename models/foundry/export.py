@@ -10,6 +10,7 @@ import torch.nn as nn
 import build as B
 import text
 from gpt import GPT, RewardModel, positions_from_mask
+from decoder_export import export_decoder
 
 ROOT = text.ROOT
 MODELS = os.path.join(ROOT, 'models')
@@ -21,42 +22,8 @@ ATTR_TEXT = {
 }
 
 
-class LMExport(nn.Module):
-    def __init__(self, gpt):
-        super().__init__()
-        self.gpt = gpt
-
-    def forward(self, input_ids, attention_mask, position_ids, *flat_past):
-        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
-        logits, cache = self.gpt(input_ids, attention_mask, position_ids, past)
-        out = [logits]
-        for k, v in cache:
-            out += [k, v]
-        return tuple(out)
-
-
 def export_lm(gpt, dst):
-    L, H, D = gpt.cfg['layers'], gpt.cfg['heads'], gpt.cfg['d']
-    Bsz, T, P = 2, 3, 4
-    ids = torch.randint(0, B.VOCAB, (Bsz, T))
-    mask = torch.ones(Bsz, P + T, dtype=torch.long)
-    pos = positions_from_mask(mask)[:, P:]
-    past = []
-    names_in = ['input_ids', 'attention_mask', 'position_ids']
-    names_out = ['logits']
-    axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
-            'position_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'logits': {0: 'batch_size', 1: 'sequence_length'}}
-    for i in range(L):
-        for kv in ('key', 'value'):
-            past.append(torch.randn(Bsz, H, P, D // H))
-            names_in.append(f'past_key_values.{i}.{kv}')
-            names_out.append(f'present.{i}.{kv}')
-            axes[f'past_key_values.{i}.{kv}'] = {0: 'batch_size', 2: 'past_sequence_length'}
-            axes[f'present.{i}.{kv}'] = {0: 'batch_size', 2: 'total_sequence_length'}
-    torch.onnx.export(LMExport(gpt).eval(), (ids, mask, pos, *past), dst, input_names=names_in,
-                      output_names=names_out, dynamic_axes=axes, opset_version=17, do_constant_folding=False)
+    export_decoder(gpt, dst, B.VOCAB)
 
 
 def export_rm(rm, dst):

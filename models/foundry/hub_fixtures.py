@@ -52,7 +52,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gpt import GPT, positions_from_mask  # noqa: E402
-from export import LMExport, write_json  # noqa: E402
+from export import write_json  # noqa: E402
+from decoder_export import export_decoder  # noqa: E402
 from llama import Llama, export_llama, llama_config  # noqa: E402
 
 torch.set_num_threads(1)
@@ -78,25 +79,7 @@ def seed(s):
 
 def export_lm(gpt, dst, vocab):
     """Like export.export_lm (same names, axes and opset), for any vocabulary size."""
-    L, H, D = gpt.cfg['layers'], gpt.cfg['heads'], gpt.cfg['d']
-    Bsz, T, P = 2, 3, 4
-    ids = torch.randint(0, vocab, (Bsz, T))
-    mask = torch.ones(Bsz, P + T, dtype=torch.long)
-    pos = positions_from_mask(mask)[:, P:]
-    past, names_in, names_out = [], ['input_ids', 'attention_mask', 'position_ids'], ['logits']
-    axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
-            'position_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'logits': {0: 'batch_size', 1: 'sequence_length'}}
-    for i in range(L):
-        for kv in ('key', 'value'):
-            past.append(torch.randn(Bsz, H, P, D // H))
-            names_in.append(f'past_key_values.{i}.{kv}')
-            names_out.append(f'present.{i}.{kv}')
-            axes[f'past_key_values.{i}.{kv}'] = {0: 'batch_size', 2: 'past_sequence_length'}
-            axes[f'present.{i}.{kv}'] = {0: 'batch_size', 2: 'total_sequence_length'}
-    torch.onnx.export(LMExport(gpt).eval(), (ids, mask, pos, *past), dst, input_names=names_in,
-                      output_names=names_out, dynamic_axes=axes, opset_version=17, do_constant_folding=False)
+    export_decoder(gpt, dst, vocab)
 
 
 def to_fp16_interface(src, dst, weights=True):

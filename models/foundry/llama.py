@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from decoder_export import export_decoder
+
 NEG = -1e9
 
 
@@ -128,43 +130,9 @@ class Llama(nn.Module):
         return h @ w.t(), cache
 
 
-class _Export(nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, position_ids, *flat_past):
-        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
-        logits, cache = self.model(input_ids, attention_mask, position_ids, past)
-        out = [logits]
-        for k, v in cache:
-            out += [k, v]
-        return tuple(out)
-
-
 def export_llama(model, dst, opset=17):
-    """Exports with Optimum's names and dynamic axes (see the module doc)."""
-    c = model.cfg
-    L, KV, hd = c['layers'], c['kv_heads'], c['d'] // c['heads']
-    Bsz, T, P = 2, 3, 4
-    ids = torch.randint(0, c['vocab'], (Bsz, T))
-    mask = torch.ones(Bsz, P + T, dtype=torch.long)
-    pos = positions_from_mask(mask)[:, P:]
-    past, names_in, names_out = [], ['input_ids', 'attention_mask', 'position_ids'], ['logits']
-    axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
-            'position_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'logits': {0: 'batch_size', 1: 'sequence_length'}}
-    for i in range(L):
-        for kv in ('key', 'value'):
-            past.append(torch.randn(Bsz, KV, P, hd))
-            names_in.append(f'past_key_values.{i}.{kv}')
-            names_out.append(f'present.{i}.{kv}')
-            axes[f'past_key_values.{i}.{kv}'] = {0: 'batch_size', 2: 'past_sequence_length'}
-            axes[f'present.{i}.{kv}'] = {0: 'batch_size', 2: 'total_sequence_length'}
-    with torch.no_grad():
-        torch.onnx.export(_Export(model).eval(), (ids, mask, pos, *past), dst, input_names=names_in,
-                          output_names=names_out, dynamic_axes=axes, opset_version=opset, do_constant_folding=False)
+    """Exports with Optimum's names and dynamic axes (decoder_export.py)."""
+    export_decoder(model, dst, model.cfg['vocab'], opset, attr='model')
 
 
 def llama_config(model, bos, eos, extra=None):

@@ -31,6 +31,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gpt import GPT  # noqa: E402
+from decoder_export import export_decoder  # noqa: E402
 from llama import Llama, export_llama, llama_config  # noqa: E402
 
 torch.set_num_threads(1)
@@ -80,10 +81,9 @@ def build(name, out):
     os.makedirs(os.path.join(tmp, 'onnx'))
     torch.manual_seed(seed)
     if arch == 'gpt2':
-        from hub_fixtures import export_lm  # noqa: E402  (GPT-2 graph with Optimum's names, any vocabulary)
         model = GPT(args['vocab'], d=args['d'], layers=args['layers'], heads=args['heads'], ctx=args['ctx']).eval()
         with torch.no_grad():
-            export_lm(model, os.path.join(tmp, 'onnx', 'model.onnx'), args['vocab'])
+            export_decoder(model, os.path.join(tmp, 'onnx', 'model.onnx'), args['vocab'])
         config = gpt2_config(args)
     else:
         model = Llama(**args).eval()

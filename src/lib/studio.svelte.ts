@@ -198,18 +198,21 @@ export class StudioState {
   async label(verdict: S.Verdict): Promise<void> {
     if (this.session.position === null) return;
     const s = this.identity(this.session);
-    await this.commit(S.label(s, verdict, { scores: this.scores, rationale: this.rationale }));
+    const next = S.label(s, verdict, { scores: this.scores, rationale: this.rationale });
+    // cleared before the save is awaited: a key pressed meanwhile must not reuse this pair's rationale
     this.scores = {};
     this.rationale = '';
+    await this.commit(next);
   }
 
   async undo(): Promise<void> {
     const last = this.session.history[this.session.history.length - 1];
     if (last === undefined) return;
     const l = this.session.labels[last];
-    await this.commit(S.undo(this.session));
+    const next = S.undo(this.session);
     this.scores = l?.scores ? Object.fromEntries(Object.entries(l.scores).map(([k, v]) => [k, [...v] as [number | null, number | null]])) : {};
     this.rationale = l?.rationale ?? '';
+    await this.commit(next);
   }
 
   async revisitSkipped(): Promise<void> {

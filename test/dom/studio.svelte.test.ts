@@ -120,3 +120,29 @@ describe('studio pair box', () => {
     ]);
   });
 });
+
+describe('keys pressed faster than the store saves', () => {
+  it('give the rationale to the pair it was typed for only', async () => {
+    const store = memoryStudioStore();
+    const pending: (() => void)[] = [];
+    const slow = { ...store, save: (x: Parameters<typeof store.save>[0]) => new Promise<void>((r) => pending.push(() => void store.save(x).then(r))) };
+    const flush = async () => {
+      while (pending.length) (pending.shift() as () => void)();
+      await settle();
+    };
+    const st = new StudioState(fakeClient().client, slow, '/');
+    st.promptText = 'A';
+    st.k = 3;
+    const gen = st.generate();
+    for (let i = 0; i < 20 && st.busy; i++) await flush();
+    await gen;
+    st.rationale = 'only the first';
+    const a = st.label('1'); // its save has not finished…
+    const b = st.label('2'); // …when the next key comes
+    await flush();
+    await Promise.all([a, b]);
+    const [first, second] = st.session.history.map((i) => st.session.labels[i]);
+    expect(first?.rationale).toBe('only the first');
+    expect(second?.rationale).toBeUndefined();
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultSignal, oracleContributions, scaleSignal, signalScale, signalValue, SIGNAL_INFO } from '../../src/core/viz/signals.ts';
+import { defaultSignal, oracleContributions, scaleSignal, signalScale, signalValue, signalValues, SIGNAL_INFO } from '../../src/core/viz/signals.ts';
 import { positivity } from '../../src/core/reward/oracle.ts';
 import type { RowStep } from '../../src/core/search/events.ts';
 
@@ -14,6 +14,17 @@ describe('token signals', () => {
     expect(signalValue(step(-2, -0.5, { 'arm:a': -0.3 }), 'reward')).toBe(-0.3);
     expect(signalValue(step(-2, -0.5), 'reward')).toBeNaN();
     expect(signalValue(step(-2, -0.5), 'logprob')).toBe(-2);
+  });
+  it("a sequence reward model's advantage is the change of its prefix score since the previous scored prefix, never the raw score", () => {
+    // ARGS / guided beams: RM(x ⊕ y≤t) at scored steps (absent between rescorings).
+    const rm = 'sequence:tiny-rm-positive';
+    const steps = [step(-1, -1, { [rm]: 1 }), step(-1, -1), step(-1, -1, { [rm]: 1.5 }), step(-1, -1, { [rm]: 1.25 })];
+    expect(signalValues(steps, 'advantage')).toEqual([NaN, NaN, 0.5, -0.25]);
+    const adv = signalValues(steps, 'advantage').filter(Number.isFinite);
+    expect(adv.reduce((a, b) => a + b, 0)).toBe(1.25 - 1); // telescopes: last score − first
+    expect(signalValues(steps, 'reward')).toEqual([1, NaN, 1.5, 1.25]); // the raw score stays under 'reward'
+    // ARMs are unchanged: ℓ_arm(y) − ℓ_base(y) per token.
+    expect(signalValues([step(-2, -1, { 'arm:a': -0.5 }), step(-1, -1, { 'arm:a': -3 })], 'advantage')).toEqual([1.5, -2]);
   });
   it('scales signed signals by the largest magnitude and ranges to [-1, 1]', () => {
     expect(scaleSignal([1.5, -0.5, 0, NaN], 'shift')).toEqual([1, -1 / 3, 0, NaN]);

@@ -98,9 +98,33 @@ export function signalValue(step: RowStep, signal: TokenSignal, source?: string)
   }
 }
 
-/** A reward source's advantage over the base for one token (see signalValue). */
-export function rewardAdvantage(key: string, reward: number, baseLogprob: number): number {
+/**
+ * A reward source's advantage over the base for one token (see signalValue). A sequence reward model
+ * (`sequence:` keys: ARGS, reward-guided beams) scores the whole text so far, RM(x ⊕ y≤t), which has no
+ * per-token zero: its per-token value is the change since the previous scored prefix, RM(x ⊕ y≤t) −
+ * RM(x ⊕ y≤s) (`previous`; NaN without one), so the values of a run add up to the last score minus
+ * the first (prefix attribution, core/metrics/prefixAttribution.ts).
+ */
+export function rewardAdvantage(key: string, reward: number, baseLogprob: number, previous?: number): number {
+  if (key.startsWith('sequence:')) return previous === undefined ? NaN : reward - previous;
   return key.startsWith('arm:') ? reward - baseLogprob : reward;
+}
+
+/**
+ * signalValue for every step of one row, in order. The same per step, except the reward advantage of
+ * a sequence reward model, which needs the row's previous scored prefix (rewardAdvantage).
+ */
+export function signalValues(steps: readonly RowStep[], signal: TokenSignal, source?: string): number[] {
+  let previous: number | undefined;
+  return steps.map((step) => {
+    const key = source ?? Object.keys(step.rewards)[0];
+    if (signal !== 'advantage' || key === undefined || !key.startsWith('sequence:')) return signalValue(step, signal, source);
+    const r = step.rewards[key];
+    if (r === undefined || !Number.isFinite(r)) return NaN;
+    const v = rewardAdvantage(key, r, step.logprob, previous);
+    previous = r;
+    return v;
+  });
 }
 
 /** The colour scale of one run's values, with the labels its legend shows. */

@@ -66,7 +66,9 @@ Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ..
   --dtype D          the ONNX variant to load (generate, rank): fp32 (default, onnx/model.onnx) | fp16 |
                      q8 (model_quantized) | int8 | uint8 | q4 | q4f16 | bnb4 — onnx/model_<D>.onnx
   --reward-label L   a classifier with several labels as the reward model: one label's logit
-                     (POSITIVE, or its index 1) or the difference of two (POSITIVE-NEGATIVE)
+                     (POSITIVE, or its index 1), the difference of two (POSITIVE-NEGATIVE), or a
+                     weighted mix of several heads ("positivity=1,conciseness=0.5"; names or indices,
+                     any finite weights); rank then also reports each head's accuracy (per_attribute)
   --add-bos false    generate: leave out the BOS the tokenizer's rules add (default: added, as HF)
   A reward model with another tokenizer than the policy's scores re-tokenized text (best_of_n,
   rejection, args, rank); generate takes sampling defaults from the policy's generation_config.json.`;

@@ -190,7 +190,7 @@ export function rm(id: string): Promise<TransformersSequenceRewardModel> {
     const load = loadSequenceRewardModel(id, { device: 'cpu', dtype: options.dtype, readText, ...(options.rewardLabel !== undefined ? { rewardLabel: options.rewardLabel } : {}) }).then((m) => {
       if (m.needsLabel) {
         void m.dispose();
-        throw new ModelFolderError(`--reward-model ${m.id}: it is a classifier with ${m.labels.length} labels (${m.labels.join(', ')}); choose the reward with --reward-label ${m.labels[1]} (that label's logit) or --reward-label ${m.labels[1]}-${m.labels[0]} (a difference of two)`);
+        throw new ModelFolderError(`--reward-model ${m.id}: it is a classifier with ${m.labels.length} labels (${m.labels.join(', ')}); choose the reward with --reward-label ${m.labels[1]} (that label's logit), --reward-label ${m.labels[1]}-${m.labels[0]} (a difference of two) or --reward-label ${m.labels[1]}=1,${m.labels[0]}=0.5 (a weighted mix)`);
       }
       return m;
     });

@@ -8,6 +8,7 @@ import { SCORERS, scorePairs, type ScorerKind, type ScorerModels } from '../core
 import type { Tokenizer } from '../core/model/types.ts';
 import { applyChatTemplate, chatTemplaterOf } from '../core/data/chatTemplate.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
+import { perAttributeAccuracy } from '../core/reward/labelMix.ts';
 import { UsageError, type Parsed } from './args.ts';
 import { assertSameTokenizer, bundledModels, lm, MODELS_DIR, resolveModel, rm } from './nodeModels.ts';
 
@@ -162,6 +163,11 @@ export async function rank(p: Parsed): Promise<RankOutput> {
     transform = (pair) => applyChatTemplate(pair, t);
   }
   const res = await scorePairs(data.pairs, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize, transform, ...tokenization });
+  // A reward model with several heads: each head's accuracy alone, next to the --reward-label mix's.
+  const heads = kind === 'sequence' && rmId ? await rm(rmId) : undefined;
+  const perAttribute = heads && heads.labelNames().length > 1
+    ? await perAttributeAccuracy(heads, heads.labelNames(), async (h) => (await scorePairs(data.pairs, 'sequence', { ...models, rewardModel: h }, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize, transform, ...tokenization })).pairs)
+    : undefined;
   const tokens = async (index: number) => {
     const pair = data.pairs[index] as PreferencePair;
     const t = await scorePairTokens(pair, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, transform, ...tokenization });
@@ -196,6 +202,7 @@ export async function rank(p: Parsed): Promise<RankOutput> {
     invalid_lines: data.errors,
     pairs: await sequential(res.pairs, async (x) => ({ id: x.id, chosen: x.chosen, rejected: x.rejected, margin: x.margin, ...(p.token_scores ? await tokens(x.index as number) : {}) })),
     ...(p.chat_template ? { chat_template: true } : {}),
+    ...(perAttribute ? { per_attribute: perAttribute } : {}),
     ...breakdowns,
   };
 }
@@ -207,6 +214,7 @@ export function formatRank(o: RankOutput): string {
   const what = o.scorer === 'implicit' ? 'implicit-reward accuracy' : 'ranking accuracy';
   return [
     `scorer ${o.scorer}: ${what} ${pct(o.accuracy)} (95% CI ${pct(o.ci95[0])}–${pct(o.ci95[1])}) on ${o.n} pairs (exact ties count half)`,
+    ...(o.per_attribute ? [`accuracy per attribute: ${Object.entries(o.per_attribute).map(([k, v]) => `${k} ${pct(v.accuracy)} (95% CI ${pct(v.ci95[0])}–${pct(v.ci95[1])})`).join(', ')}`] : []),
     `ties ${o.ties}, truncated ${o.truncated}, skipped ${o.skipped}, invalid lines ${o.invalid_lines.length}`,
     o.ece === null ? `ECE n/a (${o.ece_scale.note})` : `ECE ${o.ece.toFixed(3)}, ACE ${(o.ace as number).toFixed(3)} (${o.ece_bins} bins; ${o.ece_scale.note})`,
     ...(o.scorer === 'implicit' || o.r_star ? [`β ${o.beta}: ${o.beta_source}`] : []),

@@ -6,6 +6,7 @@ import type { LanguageModel, SequenceRewardModel, Tokenizer } from '../core/mode
 import { greedy } from '../core/search/greedy.ts';
 import { decode, type StrategyModels } from '../core/search/strategy.ts';
 import { generateCandidates } from '../core/search/candidates.ts';
+import { perAttributeAccuracy, type HeadsModel } from '../core/reward/labelMix.ts';
 import type { DecodeEvent } from '../core/search/events.ts';
 import { readItems } from '../core/data/preferences.ts';
 import type { ScorerModels } from '../core/metrics/scorePairs.ts';
@@ -18,7 +19,7 @@ import { tokenizerInfoOf, tokenizerMismatch, type RoleModel } from './compat.ts'
 import { yieldToEventLoop } from './yield.ts';
 import { chatTransform, datasetItems, jobReport, readJobDataset, scoreJob, tokenOptions } from './rankJob.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
-import type { RankProgress } from './protocol.ts';
+import type { RankJob, RankProgress } from './protocol.ts';
 
 export interface LoadedLm {
   readonly model: LanguageModel;
@@ -429,6 +430,10 @@ export class Handler {
       const models: ScorerModels = { policy: policy?.model, tuned: tuned?.model, ref: ref?.model, arm: arm?.model, rewardModel };
       const res = await scoreJob(job, data.pairs, models, tokenizer, transform, ctrl.signal, progress);
       const report = jobReport(res, job);
+      // A reward model with several heads: each head's accuracy alone (core/reward/labelMix.ts), when the run completed.
+      const names = (rmBase as { labelNames?: () => string[] } | undefined)?.labelNames?.() ?? [];
+      if (job.scorer === 'sequence' && rmBase && names.length > 1 && !ctrl.signal.aborted && typeof (rmBase as Partial<HeadsModel>).logits === 'function')
+        report.per_attribute = await perAttributeAccuracy(rmBase as unknown as HeadsModel, names, async (h) => (await scoreJob(withoutResume(job), data.pairs, { ...models, rewardModel: h }, tokenizer, transform, ctrl.signal, () => {})).pairs);
       // The texts of the pairs the per-pair table shows, for their token strips (score-pair) after a reload too.
       const texts = res.pairs.slice(0, 100).map((p) => data.pairs[p.index ?? -1] ?? null);
       this.post({ id: req.id, type: 'result', value: { report, invalidLines: data.errors, cancelled: ctrl.signal.aborted, pairsRead: data.pairs.length, texts } });
@@ -477,6 +482,12 @@ export class Handler {
  * pass through): the run's label of a classifier with several labels, and, given the policy's
  * tokenizer, re-tokenized text when the reward model's tokenizer differs (best-of-N, rejection, ARGS).
  */
+/** The job scoring every pair from the start (a resumed run's heads are scored over the whole dataset). */
+function withoutResume(job: RankJob): RankJob {
+  const { resume: _, ...fresh } = job;
+  return fresh;
+}
+
 function rewardForRun(rm: SequenceRewardModel, label?: string, policy?: Tokenizer): SequenceRewardModel {
   const f = (rm as { forRun?: (o: { label?: string; policy?: Tokenizer }) => SequenceRewardModel }).forRun;
   return typeof f === 'function' ? f.call(rm, { ...(label !== undefined ? { label } : {}), ...(policy ? { policy } : {}) }) : rm;

@@ -57,7 +57,7 @@ export class RunForm {
   tuned = $state('tiny-dpo-positive');
   ref = $state('tiny-base');
   rewardModel = $state('tiny-rm-positive');
-  /** A classifier with several labels as the reward: a label or "A-B" ('' = the model's single output). URL `reward_label`. */
+  /** A classifier with several labels as the reward: a label, "A-B" or a weighted mix "A=1,B=0.5" ('' = the model's single output). URL `reward_label`. */
   rewardLabel = $state('');
   n = $state(8);
   argsK = $state(10);

@@ -20,6 +20,7 @@ import {
   type HistogramBin,
 } from './ranking.ts';
 import type { PairScore, ScoreResult, ScorerKind } from './scorePairs.ts';
+import type { AttributeAccuracy } from '../reward/labelMix.ts';
 
 export interface PairDetail {
   id: string;
@@ -100,6 +101,8 @@ export interface CalibrationBinOut {
 }
 
 export interface RankReport {
+  /** The sequence scorer with a reward model of several heads: each head's ranking accuracy alone (the run's reward is their --reward-label mix; core/reward/labelMix.ts). */
+  per_attribute?: Record<string, AttributeAccuracy>;
   n: number;
   accuracy: number;
   ties: number;

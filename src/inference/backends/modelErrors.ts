@@ -8,6 +8,7 @@
  * Every message names the model and the file or field at fault and says how to fix it. Errors carry
  * the stable name `ModelFolderError`, which crosses the worker boundary (protocol.ts toWireError).
  */
+import { isLabelMix, parseLabelMix, type LabelMixTerm } from '../../core/reward/labelMix.ts';
 
 export class ModelFolderError extends Error {
   override name = 'ModelFolderError';
@@ -192,19 +193,25 @@ export class DeviceLostError extends Error {
   override name = 'DeviceLostError';
 }
 
-/** Which of a classifier's outputs is the reward: one label's logit, or `plus` − `minus`. */
+/**
+ * Which of a classifier's outputs is the reward: one label's logit, or `plus` − `minus`, or, when
+ * `terms` is set (a weighted mix "A=1,B=0.5", core/reward/labelMix.ts), Σ weight·logit over the
+ * terms (`plus` is then the first term's index).
+ */
 export interface RewardLabel {
   readonly plus: number;
   readonly minus?: number;
-  /** As the user wrote it, resolved to names ("POSITIVE", "POSITIVE-NEGATIVE"). */
+  /** As the user wrote it, resolved to names ("POSITIVE", "POSITIVE-NEGATIVE", "positivity=1,conciseness=0.5"). */
   readonly name: string;
+  readonly terms?: readonly LabelMixTerm[];
 }
 
 /**
  * Resolves a reward-label choice against a classifier's labels (config.json `id2label`, in index
  * order): a label name ("POSITIVE"), an index ("1"), or a difference of two ("POSITIVE-NEGATIVE",
- * "1-0"). Names are matched exactly first, then case-insensitively; a name that itself contains "-"
- * wins over a split. With no choice, a one-output model's logit is the reward and a model with
+ * "1-0"), or a weighted mix of several ("positivity=1,conciseness=0.5": names or indices, any finite
+ * weights; parseLabelMix). Names are matched exactly first, then case-insensitively; a name that
+ * itself contains "-" (or "=", ",") wins over a split. With no choice, a one-output model's logit is the reward and a model with
  * several labels is refused with the list. `flag` names the setting in messages (e.g. "--reward-label").
  */
 export function resolveRewardLabel(id: string, labels: readonly string[], choice: string | undefined, flag = '--reward-label'): RewardLabel {
@@ -213,7 +220,7 @@ export function resolveRewardLabel(id: string, labels: readonly string[], choice
     if (labels.length === 1) return { plus: 0, name: labels[0] as string };
     const [a, b] = [labels[1] ?? '1', labels[0] ?? '0'];
     throw new ModelFolderError(
-      `${id} is a classifier with ${labels.length} labels (${list}); choose the reward with ${flag} LABEL (that label's logit, e.g. ${flag} ${a}) or ${flag} A-B (a difference of two logits, e.g. ${flag} ${a}-${b})`,
+      `${id} is a classifier with ${labels.length} labels (${list}); choose the reward with ${flag} LABEL (that label's logit, e.g. ${flag} ${a}), ${flag} A-B (a difference of two logits, e.g. ${flag} ${a}-${b}) or ${flag} A=1,B=0.5 (a weighted mix, e.g. ${flag} ${a}=1,${b}=0.5)`,
     );
   }
   const one = (s: string): number | undefined => {
@@ -225,6 +232,14 @@ export function resolveRewardLabel(id: string, labels: readonly string[], choice
   };
   const whole = one(choice);
   if (whole !== undefined) return { plus: whole, name: labels[whole] as string };
+  if (isLabelMix(choice)) {
+    try {
+      const mix = parseLabelMix(choice, labels);
+      return { plus: mix.terms[0]?.index ?? 0, name: mix.name, terms: mix.terms };
+    } catch (e) {
+      throw new ModelFolderError(`${flag} ${choice}: ${(e as Error).message} (${id}; a mix is LABEL=WEIGHT,LABEL=WEIGHT)`);
+    }
+  }
   for (let k = choice.indexOf('-'); k > 0; k = choice.indexOf('-', k + 1)) {
     const p = one(choice.slice(0, k));
     const m = one(choice.slice(k + 1));
@@ -233,5 +248,5 @@ export function resolveRewardLabel(id: string, labels: readonly string[], choice
       return { plus: p, minus: m, name: `${labels[p]}-${labels[m]}` };
     }
   }
-  throw new ModelFolderError(`${flag} ${choice}: ${id} has no such label; its labels are ${list} (a name, an index, or A-B for a difference)`);
+  throw new ModelFolderError(`${flag} ${choice}: ${id} has no such label; its labels are ${list} (a name, an index, A-B for a difference, or A=1,B=0.5 for a weighted mix)`);
 }

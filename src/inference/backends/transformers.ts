@@ -11,6 +11,7 @@ import type { KvCache, LanguageModel, SequenceRewardModel, StepResult, Tokenizer
 import { gatherRowsGpu, type GpuTensorLike } from './gpuGather.ts';
 import { logSumExpRange as lseRange } from '../../core/math/logSumExpFast.ts';
 import { toFloat32 } from '../../core/math/half.ts';
+import { mixLogits } from '../../core/reward/labelMix.ts';
 import { applyCopies, planReorder } from '../../core/model/reorderPlan.ts';
 import {
   CONFIG_FILES,
@@ -766,8 +767,9 @@ export class TransformersSequenceRewardModel implements SequenceRewardModel {
   }
 }
 
-/** Each row's reward from [rows × outputs] logits: one label's logit, or the difference of two. */
+/** Each row's reward from [rows × outputs] logits: one label's logit, the difference of two, or a weighted mix (labelMix.ts). */
 function pickLabel(data: Float32Array, outputs: number, label: RewardLabel): Float32Array {
+  if (label.terms) return mixLogits(data, outputs, { terms: label.terms });
   if (label.plus >= outputs || (label.minus ?? 0) >= outputs) throw new Error(`reward label ${label.name} is beyond the model's ${outputs} outputs`);
   const rows = data.length / outputs;
   const res = new Float32Array(rows);

@@ -242,7 +242,7 @@ export class RunForm {
       },
       arms: arms.map(([id]) => id),
       ...(s === 'implicit' ? { tuned: this.tuned, ref: this.ref } : {}),
-      ...(s === 'beam' && this.beamRewardModel ? { rewardModel: this.beamRewardModel } : {}),
+      ...(s === 'beam' && this.beamRewardModel ? { rewardModel: this.beamRewardModel, ...(this.rewardLabel ? { rewardLabel: this.rewardLabel } : {}) } : {}),
       ...(s === 'args' || s === 'best_of_n' || s === 'rejection' ? { rewardModel: this.rewardModel, ...(this.rewardLabel ? { rewardLabel: this.rewardLabel } : {}) } : {}),
     };
   }

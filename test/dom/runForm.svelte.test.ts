@@ -73,3 +73,20 @@ describe("the policy's generation_config.json in the page (issue 13 item 1)", ()
     expect(g.toRun()).toEqual(new RunForm().toRun());
   });
 });
+
+describe('reward label mix (several attributes)', () => {
+  it('goes out with best-of-N and with reward-guided beams, and round-trips through the URL', () => {
+    const f = new RunForm();
+    f.strategy = 'beam';
+    f.beamRewardModel = 'rm-two-heads';
+    f.rewardLabel = 'positivity=1,conciseness=0.5';
+    expect([f.toRun().rewardModel, f.toRun().rewardLabel]).toEqual(['rm-two-heads', 'positivity=1,conciseness=0.5']);
+    const g = new RunForm();
+    g.fromParams(new URLSearchParams(f.toParams().toString()));
+    expect(g.toRun().rewardLabel).toBe('positivity=1,conciseness=0.5');
+    f.strategy = 'best_of_n';
+    expect(f.toRun().rewardLabel).toBe('positivity=1,conciseness=0.5');
+    f.strategy = 'greedy';
+    expect(f.toRun().rewardLabel).toBeUndefined();
+  });
+});

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES_DIR, MODELS_DIR } from './env.ts';
 import { rank } from '../../src/cli/rank.ts';
+import { generate } from '../../src/cli/generate.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { configureModels } from '../../src/cli/nodeModels.ts';
 import { loadLanguageModel, loadSequenceRewardModel, type TransformersSequenceRewardModel } from '../../src/inference/backends/transformers.ts';
@@ -73,6 +74,21 @@ describe.runIf(existsSync(TWO + '/onnx/model.onnx'))('a reward model with two he
       positivity: { accuracy: alone.accuracy, ci95: alone.ci95, n: alone.n, ties: alone.ties },
       conciseness: { accuracy: conc.accuracy, ci95: conc.ci95, n: conc.n, ties: conc.ties },
     });
+  });
+
+  it('best-of-N, ARGS and reward-guided beams with positivity=1,conciseness=0 equal the runs with tiny-rm-positive', async () => {
+    const gen = (...args: string[]) => {
+      const p = parseArgs(args);
+      configureModels(p);
+      return generate(p, () => {});
+    };
+    const common = ['--policy', 'tiny-base', '--prompt', 'The movie was', '--max_new_tokens', '8', '--seed', '3'];
+    for (const strat of [['--strategy', 'best_of_n', '--n', '4'], ['--strategy', 'args', '--args_k', '4', '--args_weight', '1'], ['--strategy', 'beam', '--num_beams', '3', '--num_return_sequences', '3', '--reward_weight', '2', '--rescore_every', '2']]) {
+      const mixed = await gen(...common, ...strat, '--reward-model', TWO, '--reward-label', 'positivity=1,conciseness=0');
+      const alone = await gen(...common, ...strat, '--reward-model', 'tiny-rm-positive');
+      const seqs = (o: typeof mixed) => o.sequences.map((x) => [x.token_ids, (x as { reward?: number }).reward, x.score]);
+      expect(seqs(mixed), strat[1]).toEqual(seqs(alone));
+    }
   });
 
   it('the worker rank job (the page) takes the mix and adds per_attribute, equal to the CLI\'s', async () => {

@@ -155,7 +155,7 @@ for (const device of ['wasm', 'webgpu'] as const) {
     it('a pasted state URL reproduces a sampled GenARM run token for token', async () => {
       const { page } = s;
       await setStrategy(page, 'Positivity steering with GenARM', 'genarm', tokens);
-      await page.getByLabel('seed', { exact: true }).fill('11');
+      await page.locator('#generate').getByLabel('seed', { exact: true }).fill('11');
       await generate(page);
       const first = await shownIds(page);
       const url = page.url();

@@ -77,6 +77,8 @@ export class StudioState {
   notice = $state('');
   /** Writes to the store so far (shown: "saved"). */
   saved = $state(0);
+  /** Saves started but not finished: a reload now would lose the newest action, so the page asks first. */
+  pending = $state(0);
   restored = $state(false);
   scorerKeys = $state<string[] | null>(null);
   agreement = $state.raw<AgreementRow[]>([]);
@@ -118,11 +120,14 @@ export class StudioState {
 
   private async commit(s: S.Session): Promise<void> {
     this.session = s;
+    this.pending++;
     try {
       await this.store.save(s);
       this.saved++;
     } catch (e) {
       this.error = `Could not save to this browser's storage (${(e as Error).message}): export the labels to keep them.`;
+    } finally {
+      this.pending--;
     }
   }
 

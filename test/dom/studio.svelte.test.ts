@@ -145,4 +145,36 @@ describe('keys pressed faster than the store saves', () => {
     expect(first?.rationale).toBe('only the first');
     expect(second?.rationale).toBeUndefined();
   });
+
+  it('counts saves in flight, and the page asks before a reload while one is (nothing lost)', async () => {
+    const store = memoryStudioStore();
+    const pending: (() => void)[] = [];
+    const slow = { ...store, save: (x: Parameters<typeof store.save>[0]) => new Promise<void>((r) => pending.push(() => void store.save(x).then(r))) };
+    const flush = async () => {
+      while (pending.length) (pending.shift() as () => void)();
+      await settle();
+    };
+    const st = new StudioState(fakeClient().client, slow, '/');
+    st.promptText = 'A';
+    st.k = 3;
+    const gen = st.generate();
+    for (let i = 0; i < 20 && st.busy; i++) await flush();
+    await gen;
+    expect(st.pending).toBe(0);
+    const a = st.label('1');
+    const b = st.label('2');
+    expect(st.pending).toBe(2);
+    app = mount(StudioPair, { target: document.body, props: { studio: st } });
+    flushSync();
+    const span = document.querySelector('[data-testid="studio-saved"]') as HTMLElement;
+    expect(span.dataset.pending).toBe('2');
+    expect(span.textContent).toContain('saving');
+    await flush();
+    await Promise.all([a, b]);
+    flushSync();
+    expect(st.pending).toBe(0);
+    expect(span.dataset.pending).toBe('0');
+    expect(span.textContent).toContain('saved in this browser');
+    expect((await store.load())?.history.length).toBe(2);
+  });
 });

@@ -50,7 +50,8 @@ describe('studio (WASM)', () => {
     await page.keyboard.press('s'); // skip, then undo with U
     await page.keyboard.press('u');
     await expect.poll(labelled).toBe(4);
-    await page.getByTestId('studio-saved').waitFor();
+    // every label written before the reload (the span says 'saving…' while one is in flight)
+    await page.locator('[data-testid="studio-saved"][data-pending="0"]').waitFor();
 
     await page.reload();
     await page.getByTestId('tab-studio').click();

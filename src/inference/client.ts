@@ -3,7 +3,7 @@
  * callback. If the worker dies, every pending request fails with a clear message, a fresh worker is
  * started and re-initialised on the same device choice, and `onRestart` tells the page.
  */
-import type { BenchOptions, BenchResult, CandidatesRun } from './protocol.ts';
+import type { AttributeRun, BenchOptions, BenchResult, CandidatesRun, TokenAttribution } from './protocol.ts';
 import type { CandidateSet } from '../core/search/candidates.ts';
 import type { DebugAction, DebugResources, Device } from './protocol.ts';
 import type {
@@ -156,6 +156,7 @@ export class InferenceClient {
       if (body?.type === 'candidates') lm.add(body.run.policy);
       if (body?.type === 'rank') [body.job.policy, body.job.tuned, body.job.ref, body.job.arm].forEach((id) => id && lm.add(id));
       if (body?.type === 'rank' && body.job.rewardModel) rm.add(body.job.rewardModel);
+      if (body?.type === 'attribute') (lm.add(body.run.policy), rm.add(body.run.rewardModel));
       if (body?.type === 'load') (body.as === 'rm' ? rm : lm).add(body.modelId);
     }
     await Promise.all([...[...lm].map((id) => this.load(id).catch(() => {})), ...[...rm].map((id) => this.load(id, { as: 'rm' }).catch(() => {}))]);
@@ -225,6 +226,11 @@ export class InferenceClient {
   /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */
   scorePair(job: RankJob, pair: PreferencePair): Promise<PairTokenScores> {
     return this.send<PairTokenScores>({ type: 'score-pair', job, pair }).done;
+  }
+
+  /** Per-token attribution of a generated sequence under a sequence reward model (prefix scoring in the worker). */
+  attribute(run: AttributeRun): { id: number; done: Promise<TokenAttribution> } {
+    return this.send<TokenAttribution>({ type: 'attribute', run });
   }
 
   /** Runs the benchmark suite in the worker (src/bench/browser.ts calls it; minutes on WASM). */

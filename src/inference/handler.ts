@@ -19,6 +19,8 @@ import { tokenizerInfoOf, tokenizerMismatch, type RoleModel } from './compat.ts'
 import { yieldToEventLoop } from './yield.ts';
 import { chatTransform, datasetItems, jobReport, readJobDataset, scoreJob, tokenOptions } from './rankJob.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
+import { DEFAULT_PREFIX_BATCH, prefixAttribution } from '../core/metrics/prefixAttribution.ts';
+import type { TokenAttribution } from './protocol.ts';
 import type { RankJob, RankProgress } from './protocol.ts';
 
 export interface LoadedLm {
@@ -72,6 +74,8 @@ function modelsOf(req: Request): { lm: string[]; rm: string[] } {
     case 'rank':
     case 'score-pair':
       return { lm: ids(req.job.policy, req.job.tuned, req.job.ref, req.job.arm), rm: ids(req.job.rewardModel) };
+    case 'attribute':
+      return { lm: [req.run.policy], rm: [req.run.rewardModel] };
     case 'load':
       return (req as { as?: string }).as === 'rm' ? { lm: [], rm: [req.modelId] } : { lm: [req.modelId], rm: [] };
     case 'probe':
@@ -264,7 +268,8 @@ export class Handler {
           const onProgress = (data: DownloadProgress) => this.post({ id: req.id, type: 'download', data });
           if (req.as === 'rm') {
             const rm = (await this.loadWithProgress(req.modelId, 'rm', onProgress)) as SequenceRewardModel;
-            const info = { id: req.modelId, vocabSize: rm.vocabSize, contextLength: rm.contextLength, eosTokenIds: [] };
+            const heads = (rm as { labelNames?: () => string[] }).labelNames?.() ?? [];
+            const info = { id: req.modelId, vocabSize: rm.vocabSize, contextLength: rm.contextLength, eosTokenIds: [], ...(heads.length > 1 ? { labels: heads } : {}) };
             this.post({ id: req.id, type: 'loaded', ms: performance.now() - t0, model: info, ...(this.notices.has(req.modelId) ? { notice: this.notices.get(req.modelId) } : {}) });
             return;
           }
@@ -299,6 +304,8 @@ export class Handler {
           return await this.rank(req);
         case 'score-pair':
           return await this.scorePair(req);
+        case 'attribute':
+          return await this.attribute(req);
         case 'bench':
           return await this.bench(req);
       }
@@ -457,6 +464,58 @@ export class Handler {
     this.post({ id: req.id, type: 'result', value });
   }
 
+  /**
+   * Token attribution of a generated sequence under a sequence reward model (prefixAttribution): the
+   * prompt as the generate request encodes it (or the ids given), the RM read with the run's label or
+   * mix, re-tokenized through text when its tokenizer is not the policy's (as best-of-N reads it).
+   */
+  private async attribute(req: Extract<Request, { type: 'attribute' }>): Promise<void> {
+    const run = req.run;
+    if (!run.rewardModel) throw new Error('Token attribution needs a sequence reward model: load one (e.g. tiny-rm-positive) in the Models view and choose it.');
+    if (!run.policy) throw new Error('Token attribution needs the policy that generated the sequence (its tokenizer made the token ids).');
+    const batchSize = run.batchSize ?? DEFAULT_PREFIX_BATCH;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new RangeError(`batchSize must be an integer from 1 to 256 prefixes per reward-model call (got ${run.batchSize})`);
+    const { model, tokenizer } = await this.lm(run.policy);
+    const badId = (ids: readonly number[]) => ids.find((t) => !Number.isInteger(t) || t < 0 || t >= tokenizer.vocabSize);
+    if (!Array.isArray(run.responseIds) || run.responseIds.length === 0) throw new Error('Token attribution needs the generated sequence\'s token ids (responseIds): the sequence is empty.');
+    const bad = badId(run.responseIds);
+    if (bad !== undefined) throw new RangeError(`responseIds holds ${bad}, which is not a token id of ${run.policy} (0 to ${tokenizer.vocabSize - 1}): send the ids of a sequence this policy generated.`);
+    let promptIds: readonly number[];
+    if (run.promptIds) {
+      const b = badId(run.promptIds);
+      if (b !== undefined) throw new RangeError(`promptIds holds ${b}, which is not a token id of ${run.policy} (0 to ${tokenizer.vocabSize - 1}).`);
+      promptIds = run.promptIds;
+    } else if (typeof run.prompt === 'string') {
+      const bos = run.addBos === false ? undefined : tokenizer.bosTokenId; // as generate
+      promptIds = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(run.prompt)];
+    } else throw new Error('Token attribution needs the prompt: promptIds, or the prompt text.');
+    const base = await this.rm(run.rewardModel);
+    const rm = rewardForRun(base, run.rewardLabel, tokenizer, 'reward label');
+    this.checkTokenizers({ id: run.policy, lm: { model, tokenizer } }, [
+      { id: run.rewardModel, role: 'reward model', tok: (rm as { tokenizer?: { vocabSize: number; digest?: unknown } }).tokenizer, vocab: rm.vocabSize },
+    ]);
+    const ctrl = new AbortController();
+    this.running.set(req.id, ctrl);
+    try {
+      const a = await prefixAttribution(rm, promptIds, run.responseIds, { batchSize, signal: ctrl.signal });
+      const label = (rm as { label?: { name?: string } }).label?.name;
+      const heads = (base as { labelNames?: () => string[] }).labelNames?.() ?? [];
+      const value: TokenAttribution = {
+        rewardModel: run.rewardModel,
+        ...(label !== undefined && heads.length > 1 ? { rewardLabel: label } : {}),
+        values: a.values,
+        prefixRewards: a.prefixRewards,
+        total: (a.prefixRewards[a.prefixRewards.length - 1] as number) - (a.prefixRewards[0] as number),
+        texts: run.responseIds.map((t) => tokenizer.tokenText(t)),
+        retokenized: (rm as { retokenizes?: boolean }).retokenizes === true,
+        truncated: promptIds.length + run.responseIds.length > rm.contextLength,
+      };
+      this.post({ id: req.id, type: 'result', value });
+    } finally {
+      this.running.delete(req.id);
+    }
+  }
+
   /** A self-check: greedy ids of the first prompt (greedyTokens of them), and logits after selecting cache rows [n-1, 0, 0, 1...]. */
   private async probe(req: Extract<Request, { type: 'probe' }>): Promise<void> {
     const { model, tokenizer } = await this.lm(req.modelId);
@@ -488,9 +547,9 @@ function withoutResume(job: RankJob): RankJob {
   return fresh;
 }
 
-function rewardForRun(rm: SequenceRewardModel, label?: string, policy?: Tokenizer): SequenceRewardModel {
-  const f = (rm as { forRun?: (o: { label?: string; policy?: Tokenizer }) => SequenceRewardModel }).forRun;
-  return typeof f === 'function' ? f.call(rm, { ...(label !== undefined ? { label } : {}), ...(policy ? { policy } : {}) }) : rm;
+function rewardForRun(rm: SequenceRewardModel, label?: string, policy?: Tokenizer, flag?: string): SequenceRewardModel {
+  const f = (rm as { forRun?: (o: { label?: string; policy?: Tokenizer; flag?: string }) => SequenceRewardModel }).forRun;
+  return typeof f === 'function' ? f.call(rm, { ...(label !== undefined ? { label } : {}), ...(policy ? { policy } : {}), ...(flag ? { flag } : {}) }) : rm;
 }
 
 /** A loaded LM's generation_config.json (TransformersLanguageModel.generationDefaults), as plain data for the page. */

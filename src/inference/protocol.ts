@@ -18,6 +18,8 @@ export interface ModelInfo {
   readonly eosTokenIds: readonly number[];
   /** The causal LM's generation_config.json as the folder has it (absent when it has none): the page's sampling defaults. */
   readonly generationDefaults?: Readonly<Record<string, unknown>>;
+  /** A sequence reward model's heads in output order (config.json id2label), when it has several: the names a reward label uses. */
+  readonly labels?: readonly string[];
 }
 
 export type Request =
@@ -43,6 +45,8 @@ export type Request =
   | { readonly id: number; readonly type: 'rank'; readonly job: RankJob }
   /** Per-token scores of one pair with a rank job's models (the ranking view's reward strips). */
   | { readonly id: number; readonly type: 'score-pair'; readonly job: RankJob; readonly pair: PreferencePair }
+  /** Per-token attribution of one generated sequence under a sequence reward model; answers a TokenAttribution. */
+  | { readonly id: number; readonly type: 'attribute'; readonly run: AttributeRun }
   | {
       readonly id: number;
       readonly type: 'probe';
@@ -211,6 +215,48 @@ export interface CandidatesRun {
   readonly options?: CandidateOptions;
   /** Prepend the BOS the policy's tokenizer adds. @default true */
   readonly addBos?: boolean;
+}
+
+/**
+ * Token attribution of one generated sequence (the `attribute` request): a_t = RM(x ⊕ y≤t) − RM(x ⊕ y<t)
+ * for each response token (core/metrics/prefixAttribution.ts), prefixes scored in batches of
+ * `batchSize` rows, each cut from the left to the reward model's context.
+ */
+export interface AttributeRun {
+  /** The policy whose tokenizer made the ids. A reward model with another tokenizer reads each prefix re-tokenized through text. */
+  readonly policy: string;
+  /** The prompt's token ids; when absent, `prompt` is encoded as the generate request encodes it. */
+  readonly promptIds?: readonly number[];
+  /** The prompt text of the run (used when `promptIds` is absent). */
+  readonly prompt?: string;
+  /** With `prompt`: prepend the BOS the policy's tokenizer adds. @default true */
+  readonly addBos?: boolean;
+  /** The generated tokens (SequenceResult.tokenIds). */
+  readonly responseIds: readonly number[];
+  readonly rewardModel: string;
+  /** A classifier with several labels: a label, "A-B", or a weighted mix "positivity=1,conciseness=0.5" (the CLI's --reward-label). */
+  readonly rewardLabel?: string;
+  /** Prefixes per reward-model call (memory: rows × context tokens). @default 16 (DEFAULT_PREFIX_BATCH) */
+  readonly batchSize?: number;
+}
+
+/** What `attribute` answers. */
+export interface TokenAttribution {
+  readonly rewardModel: string;
+  /** The label or mix the reward was read with (as resolved, e.g. "positivity=1,conciseness=0.5"); absent for a one-output model. */
+  readonly rewardLabel?: string;
+  /** a_t for each response token; they add up to `total`. */
+  readonly values: number[];
+  /** RM(x ⊕ y≤t) for t = 0..n (index 0: the prompt alone). */
+  readonly prefixRewards: number[];
+  /** RM(prompt ⊕ response) − RM(prompt). */
+  readonly total: number;
+  /** The policy's text of each response token. */
+  readonly texts: string[];
+  /** The reward model's tokenizer is not the policy's: each prefix was decoded to text and encoded with the reward model's. */
+  readonly retokenized: boolean;
+  /** Prompt + response is longer than the reward model's context: the longer prefixes were cut from the left. */
+  readonly truncated: boolean;
 }
 
 /** A decode event plus the text of each chosen token (decoded in the worker). */

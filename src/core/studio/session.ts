@@ -67,6 +67,23 @@ export interface GenerationInfo {
   readonly seed: number;
 }
 
+/** How the person labels: two responses at a time, or all of a prompt's candidates as one ranked list. */
+export type LabelMode = 'pairs' | 'ranked';
+
+/**
+ * A prompt's ranked-list label (core/studio/ranking.ts): the candidates picked so far, best first,
+ * and how it ended. Its end writes the pair labels it implies (one per open pair of the prompt), so
+ * export, re-import and agreement read it as pairs.
+ */
+export interface Ranking {
+  /** Candidate indices, best first, one per key press. */
+  readonly picks: readonly number[];
+  /** 'last': k−1 picks left one candidate, ranked last; 'tie': T tied the rest; 'skip': S skipped the prompt (no labels); absent: in progress. */
+  readonly end?: 'last' | 'tie' | 'skip';
+  /** The pairs its end labelled, with the screen order each had before (undo puts it back). */
+  readonly wrote?: readonly { readonly pair: number; readonly flip: boolean }[];
+}
+
 export interface Session {
   readonly version: typeof STUDIO_VERSION;
   readonly labeller: string;
@@ -81,6 +98,14 @@ export interface Session {
   readonly history: readonly number[];
   /** The pair on screen; null when none is left to label. */
   readonly position: number | null;
+  /** Ranked-list mode's fields, absent in sessions saved before it (read as pairs mode, nothing ranked). */
+  readonly mode?: LabelMode;
+  /** One per prompt (null: not started). */
+  readonly rankings?: readonly (Ranking | null)[];
+  /** Prompts in the order of ranked-list key presses (undo takes the last). */
+  readonly rankHistory?: readonly number[];
+  /** The prompt on screen in ranked mode; null when none is left to rank. */
+  readonly rankPosition?: number | null;
 }
 
 export class StudioError extends Error {
@@ -125,7 +150,8 @@ const copy = (prompts: readonly StudioPrompt[]): StudioPrompt[] => prompts.map((
 /** The session with these prompts and candidates (replacing any): every pair open, the first on screen. */
 export function withCandidates(s: Session, prompts: readonly StudioPrompt[], generation: GenerationInfo | null): Session {
   const pairs = allPairs(prompts, s.seed);
-  return { ...s, generation, prompts: copy(prompts), pairs, labels: pairs.map(() => null), history: [], position: pairs.length ? 0 : null };
+  const ranked = s.rankings ? { rankings: prompts.map(() => null), rankHistory: [], rankPosition: prompts.length ? 0 : null } : {};
+  return { ...s, generation, prompts: copy(prompts), pairs, labels: pairs.map(() => null), history: [], position: pairs.length ? 0 : null, ...ranked };
 }
 
 /** Appends prompts with their candidates: their pairs come after the existing ones, open; labels so far are kept. */
@@ -133,7 +159,10 @@ export function addPrompts(s: Session, prompts: readonly StudioPrompt[], generat
   const pairs = allPairs(prompts, s.seed, s.prompts.length, s.pairs.length);
   const labels = [...s.labels, ...pairs.map(() => null)];
   const position = s.position ?? (pairs.length ? s.pairs.length : null);
-  return { ...s, generation: generation ?? s.generation, prompts: [...s.prompts, ...copy(prompts)], pairs: [...s.pairs, ...pairs], labels, position };
+  const ranked = s.rankings
+    ? { rankings: [...s.rankings, ...prompts.map(() => null)], rankPosition: s.rankPosition ?? (prompts.length ? s.prompts.length : null) }
+    : {};
+  return { ...s, generation: generation ?? s.generation, prompts: [...s.prompts, ...copy(prompts)], pairs: [...s.pairs, ...pairs], labels, position, ...ranked };
 }
 
 /** The first open pair after `from` (wrapping round), or null when every pair has a label. */
@@ -332,5 +361,8 @@ export function checkSession(v: unknown): Session {
   if (s.version !== STUDIO_VERSION) throw new StudioError(`the stored studio session has version ${String(s.version)}; this page reads version ${STUDIO_VERSION}`);
   if (!Array.isArray(s.prompts) || !Array.isArray(s.pairs) || !Array.isArray(s.labels) || s.labels.length !== s.pairs.length || !Array.isArray(s.history))
     throw new StudioError('the stored studio session is damaged (its pairs and labels do not match)');
+  if (s.mode !== undefined && s.mode !== 'pairs' && s.mode !== 'ranked') throw new StudioError(`the stored studio session has mode "${String(s.mode)}"; this page knows "pairs" and "ranked"`);
+  if (s.rankings !== undefined && (!Array.isArray(s.rankings) || s.rankings.length !== s.prompts.length || !Array.isArray(s.rankHistory)))
+    throw new StudioError('the stored studio session is damaged (its rankings and prompts do not match)');
   return s;
 }

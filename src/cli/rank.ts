@@ -9,6 +9,7 @@ import type { Tokenizer } from '../core/model/types.ts';
 import { applyChatTemplate, chatTemplaterOf } from '../core/data/chatTemplate.ts';
 import { scorePairTokens } from '../core/metrics/tokenScores.ts';
 import { perAttributeAccuracy } from '../core/reward/labelMix.ts';
+import { fileAgreement, type FileAgreement } from '../core/metrics/agreement.ts';
 import { UsageError, type Parsed } from './args.ts';
 import { assertSameTokenizer, bundledModels, lm, MODELS_DIR, resolveModel, rm } from './nodeModels.ts';
 
@@ -23,7 +24,8 @@ export interface TokenOut {
  * The contract's fields (DESIGN §4: n … ece, pairs) keep their meaning; `scorer`, `invalid_lines`,
  * R* and the breakdowns (margin_histogram, calibration_bins, by_length, by_ref_logratio,
  * skipped_pairs, pair_details; see core/metrics/report.ts) are additions, and so are
- * `chat_template` and, with `--token-scores`, each pair's `chosen_tokens`/`rejected_tokens`.
+ * `chat_template` and, with `--token-scores`, each pair's `chosen_tokens`/`rejected_tokens`, and,
+ * for a file whose records name a `labeller` (the studio's export), `agreement` (core/metrics/agreement.ts).
  */
 export type RankOutput = RankReport & {
   scorer: string;
@@ -32,6 +34,8 @@ export type RankOutput = RankReport & {
   invalid_lines: { line: number; message: string }[];
   pairs: { id: string; chosen: number; rejected: number; margin: number; chosen_tokens?: TokenOut[]; rejected_tokens?: TokenOut[] }[];
   chat_template?: boolean;
+  /** The scorer against the human labels (accuracy, Cohen's κ as the studio's agreement table) and κ between labellers; only when records name a labeller. */
+  agreement?: FileAgreement;
 };
 
 /** A file's text, streamed: gunzipped when it ends in .gz; bytes that are not UTF-8 become U+FFFD. */
@@ -168,6 +172,7 @@ export async function rank(p: Parsed): Promise<RankOutput> {
   const perAttribute = heads && heads.labelNames().length > 1
     ? await perAttributeAccuracy(heads, heads.labelNames(), async (h) => (await scorePairs(data.pairs, 'sequence', { ...models, rewardModel: h }, tokenizer, { beta, lengthNormalize: !!p.length_normalize, batchSize, transform, ...tokenization })).pairs)
     : undefined;
+  const agreement = fileAgreement(data.pairs, res.pairs);
   const tokens = async (index: number) => {
     const pair = data.pairs[index] as PreferencePair;
     const t = await scorePairTokens(pair, kind as ScorerKind, models, tokenizer, { beta, lengthNormalize: !!p.length_normalize, transform, ...tokenization });
@@ -203,8 +208,19 @@ export async function rank(p: Parsed): Promise<RankOutput> {
     pairs: await sequential(res.pairs, async (x) => ({ id: x.id, chosen: x.chosen, rejected: x.rejected, margin: x.margin, ...(p.token_scores ? await tokens(x.index as number) : {}) })),
     ...(p.chat_template ? { chat_template: true } : {}),
     ...(perAttribute ? { per_attribute: perAttribute } : {}),
+    ...(agreement ? { agreement } : {}),
     ...breakdowns,
   };
+}
+
+/** The agreement block as one line: the scorer against the human labels, and κ between labellers. */
+function agreementLine(a: FileAgreement): string {
+  const k = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const vsHuman = a.n
+    ? `agreement with the human labels (${a.n} pairs): accuracy ${pct(a.accuracy as number)} (95% CI ${pct(a.ci95[0])}–${pct(a.ci95[1])}), Cohen's κ ${k(a.kappa)}`
+    : 'agreement with the human labels: no human-labelled pair scored';
+  return [vsHuman, ...a.between_labellers.map((b) => `κ ${b.a} vs ${b.b} ${k(b.kappa)} on ${b.n} shared pairs`)].join('; ');
 }
 
 export function formatRank(o: RankOutput): string {
@@ -216,6 +232,7 @@ export function formatRank(o: RankOutput): string {
     `scorer ${o.scorer}: ${what} ${pct(o.accuracy)} (95% CI ${pct(o.ci95[0])}–${pct(o.ci95[1])}) on ${o.n} pairs (exact ties count half)`,
     ...(o.per_attribute ? [`accuracy per attribute: ${Object.entries(o.per_attribute).map(([k, v]) => `${k} ${pct(v.accuracy)} (95% CI ${pct(v.ci95[0])}–${pct(v.ci95[1])})`).join(', ')}`] : []),
     `ties ${o.ties}, truncated ${o.truncated}, skipped ${o.skipped}, invalid lines ${o.invalid_lines.length}`,
+    ...(o.agreement ? [agreementLine(o.agreement)] : []),
     o.ece === null ? `ECE n/a (${o.ece_scale.note})` : `ECE ${o.ece.toFixed(3)}, ACE ${(o.ace as number).toFixed(3)} (${o.ece_bins} bins; ${o.ece_scale.note})`,
     ...(o.scorer === 'implicit' || o.r_star ? [`β ${o.beta}: ${o.beta_source}`] : []),
     ...(tz ? [`tokens: BOS ${tz.bos_token_id !== null ? `id ${tz.bos_token_id} prepended` : tz.add_bos ? 'none (the tokenizer adds none)' : 'off'}, EOS ${tz.append_eos ? 'appended to finished responses' : 'not appended'}`] : []),

@@ -1,6 +1,7 @@
 /** Cohen's κ (src/core/metrics/agreement.ts) on hand-computed cases. */
 import { describe, expect, it } from 'vitest';
-import { cohensKappa, scorerKappa, scorerLabel } from '../../src/core/metrics/agreement.ts';
+import { cohensKappa, fileAgreement, scorerKappa, scorerLabel } from '../../src/core/metrics/agreement.ts';
+import { wilsonInterval } from '../../src/core/metrics/ranking.ts';
 
 const rep = (label: string, n: number) => Array.from({ length: n }, () => label);
 
@@ -80,5 +81,65 @@ describe('scorer labels in screen positions', () => {
     // "always 1": margin > 0 when the chosen was shown first, < 0 otherwise
     const first = pairs.map((p) => ({ ...p, margin: p.chosenShown === 1 ? 1 : -1 }));
     expect(scorerKappa(first).kappa).toBe(0);
+  });
+});
+
+describe("rank's agreement block (fileAgreement, hand-computed)", () => {
+  const rec = (prompt: string, chosen: string, rejected: string, labeller?: string, chosenShown?: 1 | 2) => ({
+    prompt,
+    chosen,
+    rejected,
+    extra: { ...(labeller ? { labeller } : {}), ...(chosenShown ? { studio: { chosen_shown: chosenShown } } : {}) },
+  });
+  const file = [
+    rec('P', 'A', 'B', 'human:ann', 1),
+    rec('P', 'C', 'A', 'human:ann', 2),
+    rec('Q', 'X', 'Y', 'human:ann'),
+    rec('P', 'A', 'B', 'model:rm'),
+    rec('P', 'A', 'C', 'model:rm'),
+    rec('Q', 'Y', 'X', 'model:rm'),
+    rec('R', 'M', 'N', 'human:bob'), // not scored (say, too long): not in n
+  ];
+  const scored = [
+    { index: 0, chosen: 1, rejected: 0, margin: 1 },
+    { index: 1, chosen: 0, rejected: 2, margin: -2 },
+    { index: 2, chosen: 3, rejected: 3, margin: 0 },
+    { index: 3, chosen: 1, rejected: 0, margin: 1 },
+    { index: 4, chosen: 0, rejected: 2, margin: -2 },
+    { index: 5, chosen: 2, rejected: 0, margin: 2 },
+  ];
+
+  it('compares the scorer with the human records only, in screen positions, as the studio table does', () => {
+    const a = fileAgreement(file, scored) as NonNullable<ReturnType<typeof fileAgreement>>;
+    expect(a.labellers).toEqual({ 'human:ann': 3, 'model:rm': 3, 'human:bob': 1 });
+    // person [1, 2, 1], scorer [1 (margin > 0, chosen shown 1), 1 (margin < 0, chosen shown 2), tie]
+    expect(a.n).toBe(3);
+    expect(a.ties).toBe(1);
+    expect(a.accuracy).toBeCloseTo(0.5, 15); // (1 + ½) / 3
+    expect(a.observed).toBeCloseTo(1 / 3, 15);
+    expect(a.expected).toBeCloseTo(4 / 9, 15); // ⅔·⅔ on "1"
+    expect(a.kappa).toBeCloseTo(-0.2, 15); // (1/3 − 4/9) / (1 − 4/9)
+    expect(a.kappa).toBe(scorerKappa([{ margin: 1, chosenShown: 1 }, { margin: -2, chosenShown: 2 }, { margin: 0, chosenShown: 1 }]).kappa);
+    expect(a.ci95).toEqual(wilsonInterval(0.5, 3));
+  });
+
+  it('gives κ between labellers on the pairs both labelled (items oriented by their first record)', () => {
+    const a = fileAgreement(file, scored) as NonNullable<ReturnType<typeof fileAgreement>>;
+    // ann [1, 2, 1], rm [1, 1, 2] on P{A,B}, P{A,C}, Q{X,Y}; human:bob shares nothing
+    expect(a.between_labellers).toHaveLength(1);
+    const b = a.between_labellers[0];
+    expect([b?.a, b?.b, b?.n]).toEqual(['human:ann', 'model:rm', 3]);
+    expect(b?.observed).toBeCloseTo(1 / 3, 15);
+    expect(b?.expected).toBeCloseTo(5 / 9, 15); // ⅔·⅔ + ⅓·⅓
+    expect(b?.kappa).toBeCloseTo(-0.5, 15);
+  });
+
+  it('is absent for a file without labellers; records without one count as human; undefined κ is null', () => {
+    expect(fileAgreement([rec('P', 'A', 'B')], [{ index: 0, chosen: 1, rejected: 0, margin: 1 }])).toBeUndefined();
+    const a = fileAgreement([rec('P', 'A', 'B', 'human:x'), rec('Q', 'C', 'D')], [{ index: 0, chosen: 1, rejected: 0, margin: 1 }, { index: 1, chosen: 2, rejected: 0, margin: 2 }]);
+    expect(a?.labellers).toEqual({ 'human:x': 1, '(none)': 1 });
+    expect(a?.n).toBe(2);
+    expect(a?.kappa).toBeNull(); // both always pick "1": p_e = 1
+    expect(JSON.parse(JSON.stringify(a)).kappa).toBeNull();
   });
 });

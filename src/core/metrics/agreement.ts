@@ -7,6 +7,7 @@
  * (equal scores) is a third category the person never used: it lowers p_o and counts as a
  * disagreement. κ is undefined (NaN) when p_e = 1 (both labellers always give the same one label).
  */
+import { rankingAccuracy, wilsonInterval } from './ranking.ts';
 
 export interface Kappa {
   /** Items labelled by both. */
@@ -72,4 +73,106 @@ export function scorerKappa(pairs: readonly { readonly margin: number; readonly 
     pairs.map((p) => String(p.chosenShown)),
     pairs.map((p) => scorerLabel(p.margin, p.chosenShown)),
   );
+}
+
+/** A record's labeller (its `labeller` field), or undefined when it has none. */
+const labellerOf = (extra: Readonly<Record<string, unknown>>): string | undefined => (typeof extra.labeller === 'string' && extra.labeller ? extra.labeller : undefined);
+
+/** The screen position (1 or 2) at which the labeller saw the chosen response (the studio's `studio.chosen_shown`; 1 when absent). */
+export const chosenShownOf = (extra: Readonly<Record<string, unknown>>): 1 | 2 => ((extra.studio as { chosen_shown?: unknown } | undefined)?.chosen_shown === 2 ? 2 : 1);
+
+/** Whether a record's labels are the person's: the studio's agreement table compares scorers with every label not marked `model:…`. */
+export const isHumanLabel = (labeller: string | undefined): boolean => !labeller?.startsWith('model:');
+
+/** κ between two labellers of a file, on the pairs both labelled. */
+export interface LabellerKappa {
+  readonly a: string;
+  readonly b: string;
+  readonly n: number;
+  readonly kappa: number | null;
+  readonly observed: number | null;
+  readonly expected: number | null;
+}
+
+/**
+ * `rank --json`'s `agreement` (additive; only for files whose records name a `labeller`, as the
+ * studio's export does): the scorer against the person's labels, computed as the studio's agreement
+ * table does (StudioAgreement: the ranking report of the human-labelled records, `scorerKappa` on
+ * their margins and screen positions), and κ between each two labellers on the pairs both labelled
+ * (Hybrid Preferences: human and model labels in one file). κ is null where it is undefined.
+ */
+export interface FileAgreement {
+  /** Whose labels the scorer is compared with: "human" = every record whose labeller is not `model:…`. */
+  readonly with: 'human';
+  /** Records per labeller in the file ("(none)": records without one, counted as human). */
+  readonly labellers: Readonly<Record<string, number>>;
+  /** Human-labelled pairs the scorer scored (skipped pairs left out), and its accuracy on them with the Wilson 95% interval. */
+  readonly n: number;
+  readonly accuracy: number | null;
+  readonly ties: number;
+  readonly ci95: readonly [number, number];
+  /** Cohen's κ between the scorer's pick (1, 2 or tie in screen positions) and the person's. */
+  readonly kappa: number | null;
+  readonly observed: number | null;
+  readonly expected: number | null;
+  readonly categories: readonly string[];
+  readonly table: readonly (readonly number[])[];
+  readonly between_labellers: readonly LabellerKappa[];
+}
+
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/**
+ * The agreement block for a scored file: `pairs` the file's records (in order), `scored` the scorer's
+ * results with the index of the record each scored. Undefined when no record names a labeller.
+ */
+export function fileAgreement(
+  pairs: readonly { readonly prompt: string; readonly chosen: string; readonly rejected: string; readonly extra: Readonly<Record<string, unknown>> }[],
+  scored: readonly { readonly index?: number; readonly chosen: number; readonly rejected: number; readonly margin: number }[],
+): FileAgreement | undefined {
+  if (!pairs.some((p) => labellerOf(p.extra) !== undefined)) return undefined;
+  const labellers: Record<string, number> = {};
+  for (const p of pairs) {
+    const l = labellerOf(p.extra) ?? '(none)';
+    labellers[l] = (labellers[l] ?? 0) + 1;
+  }
+  const human = scored.filter((s) => s.index !== undefined && isHumanLabel(labellerOf((pairs[s.index] as (typeof pairs)[number]).extra)));
+  const acc = rankingAccuracy(human);
+  const k = scorerKappa(human.map((s) => ({ margin: s.margin, chosenShown: chosenShownOf((pairs[s.index as number] as (typeof pairs)[number]).extra) })));
+  // Each labeller's pick per item (prompt + the two responses), in the orientation of the item's first record: '1' = the response it showed first.
+  const first = new Map<string, string>();
+  const picks = new Map<string, Map<string, '1' | '2'>>();
+  for (const p of pairs) {
+    const l = labellerOf(p.extra);
+    if (l === undefined) continue;
+    const item = JSON.stringify([p.prompt, [p.chosen, p.rejected].sort()]);
+    if (!first.has(item)) first.set(item, chosenShownOf(p.extra) === 1 ? p.chosen : p.rejected);
+    let m = picks.get(l);
+    if (!m) picks.set(l, (m = new Map()));
+    if (!m.has(item)) m.set(item, p.chosen === first.get(item) ? '1' : '2');
+  }
+  const names = [...picks.keys()].sort();
+  const between: LabellerKappa[] = [];
+  for (let i = 0; i < names.length; i++)
+    for (let j = i + 1; j < names.length; j++) {
+      const [a, b] = [picks.get(names[i] as string) as Map<string, '1' | '2'>, picks.get(names[j] as string) as Map<string, '1' | '2'>];
+      const shared = [...a.keys()].filter((x) => b.has(x));
+      if (!shared.length) continue;
+      const kk = cohensKappa(shared.map((x) => a.get(x) as string), shared.map((x) => b.get(x) as string));
+      between.push({ a: names[i] as string, b: names[j] as string, n: kk.n, kappa: finite(kk.kappa), observed: finite(kk.observed), expected: finite(kk.expected) });
+    }
+  return {
+    with: 'human',
+    labellers,
+    n: acc.n,
+    accuracy: finite(acc.accuracy),
+    ties: acc.ties,
+    ci95: wilsonInterval(acc.accuracy, acc.n),
+    kappa: finite(k.kappa),
+    observed: finite(k.observed),
+    expected: finite(k.expected),
+    categories: k.categories,
+    table: k.table,
+    between_labellers: between,
+  };
 }

@@ -107,6 +107,13 @@ export class RankingState {
   ref = $state('tiny-base');
   arm = $state('tiny-arm-positive');
   rewardModel = $state('tiny-rm-positive');
+  /**
+   * The sequence scorer's reward label for a model with several heads: a head ("positivity"), "A-B", or
+   * a weighted mix ("positivity=1,conciseness=0.5"), as the CLI's --reward-label; '' for one output.
+   */
+  rewardLabel = $state('');
+  /** Heads (config.json id2label) of each sequence reward model looked up, in output order; [] for one output. */
+  heads = $state.raw<Record<string, readonly string[]>>({});
   /** DPO's β (multiplies the log-ratio); follows the model's training β until the user sets it. */
   beta = $state(0.1);
   /** Where `beta` came from. */
@@ -280,7 +287,7 @@ export class RankingState {
       ...(s === 'policy' ? { policy: this.policy, ...(this.ref ? { ref: this.ref } : {}) } : {}),
       ...(s === 'implicit' ? { tuned: this.tuned, ref: this.ref } : {}),
       ...(s === 'arm' ? { arm: this.arm, ...(this.facts[this.arm]?.beta_r !== undefined ? { armBeta: this.facts[this.arm]?.beta_r } : {}) } : {}),
-      ...(s === 'sequence' ? { rewardModel: this.rewardModel } : {}),
+      ...(s === 'sequence' ? { rewardModel: this.rewardModel, ...(this.rewardLabel.trim() ? { rewardLabel: this.rewardLabel.trim() } : {}) } : {}),
       beta: this.beta,
       betaSource: this.betaSource,
       lengthNormalize: this.lengthNormalize,
@@ -294,10 +301,33 @@ export class RankingState {
   }
 
   static describe(j: RankJob): string {
-    const model = j.policy ? `${j.policy}${j.ref ? ` (R* from ${j.ref})` : ''}` : j.tuned ? `${j.tuned} vs ${j.ref}` : (j.arm ?? j.rewardModel);
+    const model = j.policy ? `${j.policy}${j.ref ? ` (R* from ${j.ref})` : ''}` : j.tuned ? `${j.tuned} vs ${j.ref}` : j.arm ?? `${j.rewardModel}${j.rewardLabel ? ` [${j.rewardLabel}]` : ''}`;
     const d = j.dataset;
     const data = d.kind === 'file' ? d.name : d.kind === 'url' ? d.url : d.kind === 'hf' ? `hf:${d.dataset} (${d.config}/${d.split})` : d.path;
     return `${j.scorer} scorer · ${model} · ${data}${j.limit ? ` (first ${j.limit})` : ''}${j.chatTemplate ? ' · chat template' : ''}`;
+  }
+
+  /**
+   * Learns the heads of the chosen sequence reward model (once per model) from its load in the worker
+   * (ModelInfo.labels), for the reward-label hint; a model that fails to load is left to the run's error.
+   */
+  async lookUpHeads(): Promise<void> {
+    const id = this.rewardModel;
+    if (this.scorer !== 'sequence' || !id || id in this.heads) return;
+    try {
+      const { model } = await this.client.load(id, { as: 'rm' });
+      this.heads = { ...this.heads, [id]: model.labels ?? [] };
+    } catch {
+      /* the run says what is wrong with the model */
+    }
+  }
+
+  /** The reward-label field's hint for the chosen model: its heads and an example mix, or that one output needs none. */
+  labelHint(): { placeholder: string; text: string } {
+    const h = this.heads[this.rewardModel];
+    if (!h) return { placeholder: 'e.g. positivity=1,conciseness=0.5', text: 'For a model with several heads: a head, A-B, or a weighted mix.' };
+    if (h.length < 2) return { placeholder: 'none needed', text: `${this.rewardModel} has one output: leave this empty.` };
+    return { placeholder: h.map((n) => `${n}=1`).join(','), text: `${this.rewardModel}'s heads: ${h.join(', ')}. Name one, A-B, or a weighted mix.` };
   }
 
   /** Lists the configs and splits of the Hugging Face dataset named in `hfDataset`. */

@@ -1,7 +1,7 @@
 /**
  * The studio view's state (issue 14 item 5): prompts → k candidates each (through the worker's
  * `candidates` request: sampling, nc_sample or diverse beam search), pairs labelled
- * with the keyboard, every action saved to a StudioStore (IndexedDB in the page) at once, TRL JSONL
+ * with the keyboard, or each prompt's candidates ranked as a list (core/studio/ranking.ts), every action saved to a StudioStore (IndexedDB in the page) at once, TRL JSONL
  * export and re-import, and agreement with the person: the labelled pairs scored by every chosen
  * scorer through the ranking view's machinery (the worker's rank request on the exported file),
  * with accuracy, its Wilson 95% interval and Cohen's κ per scorer.
@@ -12,6 +12,7 @@ import type { RankReport } from '../core/metrics/report.ts';
 import { readDataset, DatasetError } from '../core/data/preferences.ts';
 import { scorerKappa, type Kappa } from '../core/metrics/agreement.ts';
 import * as S from '../core/studio/session.ts';
+import * as R from '../core/studio/ranking.ts';
 import type { StudioStore } from './studioStore.ts';
 
 export const METHODS: readonly { id: S.CandidateMethod; label: string }[] = [
@@ -71,6 +72,8 @@ export class StudioState {
   /** Scores and rationale being typed for the pair on screen. */
   scores = $state<Record<string, [number | null, number | null]>>({});
   rationale = $state('');
+  /** Ranked mode: per attribute, the scores typed for each candidate of the prompt on screen (by candidate index). */
+  rankScores = $state<Record<string, (number | null)[]>>({});
   busy = $state<'' | 'generating' | 'scoring'>('');
   progress = $state('');
   error = $state('');
@@ -220,6 +223,80 @@ export class StudioState {
     await this.commit(next);
   }
 
+  /** How the person labels (kept in the session, so a reload comes back to it). */
+  get mode(): S.LabelMode {
+    return this.session.mode ?? 'pairs';
+  }
+
+  async setMode(mode: S.LabelMode): Promise<void> {
+    if (mode === this.mode) return;
+    this.scores = {};
+    this.rankScores = {};
+    this.rationale = '';
+    await this.commit(R.setMode(this.session, mode));
+  }
+
+  /** A ranked-list action on the prompt on screen; the typed scores and rationale go with the action that ends the ranking, and are then cleared. */
+  private async rankAction(act: (s: S.Session, extra: R.RankExtra) => S.Session): Promise<void> {
+    const p = this.session.rankPosition ?? null;
+    if (p === null || this.mode !== 'ranked') return;
+    let next: S.Session;
+    try {
+      next = act(this.identity(this.session), { scores: this.rankScores, rationale: this.rationale });
+    } catch (e) {
+      return void (this.error = (e as Error).message);
+    }
+    if (next.rankings?.[p]?.end) {
+      // cleared before the save is awaited: a key pressed meanwhile must not reuse this prompt's rationale
+      this.rankScores = {};
+      this.rationale = '';
+    }
+    await this.commit(next);
+  }
+
+  /** Ranked mode: the candidate shown as number n is the next best. */
+  pick(n: number): Promise<void> {
+    return this.rankAction((s, x) => R.pick(s, n, x));
+  }
+
+  /** Ranked mode: the candidates not picked yet tie (T). */
+  tieRest(): Promise<void> {
+    return this.rankAction((s, x) => R.tieRest(s, x));
+  }
+
+  /** Ranked mode: the prompt is skipped (S). */
+  skipPrompt(): Promise<void> {
+    return this.rankAction((s) => R.skipPrompt(s));
+  }
+
+  /** Ranked mode: takes back the last key press; a ranking that opens again gets its scores and rationale back in the fields. */
+  async undoRank(): Promise<void> {
+    const s = this.session;
+    const p = s.rankHistory?.at(-1);
+    if (p === undefined) return;
+    const r = s.rankings?.[p];
+    if (r?.end && r.wrote?.length) {
+      const byCand: Record<string, (number | null)[]> = {};
+      for (const w of r.wrote) {
+        const l = s.labels[w.pair];
+        const q = s.pairs[w.pair] as S.PairRef;
+        const [f, g] = q.flip ? [q.b, q.a] : [q.a, q.b];
+        for (const [name, [x, y]] of Object.entries(l?.scores ?? {})) {
+          const row = (byCand[name] ??= []);
+          if (x !== null) row[f] = x;
+          if (y !== null) row[g] = y;
+        }
+      }
+      this.rankScores = Object.fromEntries(Object.entries(byCand).map(([k, v]) => [k, Array.from(v, (x) => x ?? null)]));
+      this.rationale = s.labels[r.wrote[0]?.pair as number]?.rationale ?? '';
+    }
+    await this.commit(R.undoRank(s));
+  }
+
+  async revisitSkippedRankings(): Promise<void> {
+    await this.commit(R.revisitSkippedRankings(this.session));
+  }
+
   async revisitSkipped(): Promise<void> {
     await this.commit(S.revisitSkipped(this.session));
   }
@@ -228,7 +305,8 @@ export class StudioState {
   async clear(): Promise<void> {
     this.agreement = [];
     this.notice = '';
-    await this.commit(this.identity(S.emptySession(S.labellerId(this.labellerName), this.seed)));
+    const empty = this.identity(S.emptySession(S.labellerId(this.labellerName), this.seed));
+    await this.commit(this.mode === 'ranked' ? R.setMode(empty, 'ranked') : empty);
   }
 
   /** The TRL JSONL export and a line saying what it holds. */
@@ -246,7 +324,9 @@ export class StudioState {
     try {
       const { pairs, errors } = await readDataset([await file.text()]);
       const fallback = `human:${(file.name ?? 'import').replace(/\.[^.]*$/, '')}`;
-      const { session, duplicates } = S.fromPairs(pairs, this.identity(S.emptySession(S.labellerId(this.labellerName), this.seed)), fallback);
+      const { session: restored, duplicates } = S.fromPairs(pairs, this.identity(S.emptySession(S.labellerId(this.labellerName), this.seed)), fallback);
+      // the file holds pairs: a ranked list comes back as its implied pair labels, in the mode the page is in
+      const session = this.mode === 'ranked' ? R.setMode(restored, 'ranked') : restored;
       await this.commit(session);
       this.promptText = session.prompts.map((p) => p.text).join('\n');
       this.attributesText = session.attributes.join(', ');

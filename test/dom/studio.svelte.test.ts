@@ -5,13 +5,17 @@
  * generate with k candidates per prompt.
  */
 import { flushSync, mount, unmount } from 'svelte';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InferenceClient } from '../../src/inference/client.ts';
 import type { CandidatesRun } from '../../src/inference/protocol.ts';
 import StudioPair from '../../src/lib/StudioPair.svelte';
+import StudioRanked from '../../src/lib/StudioRanked.svelte';
+import StudioView from '../../src/lib/StudioView.svelte';
+import { ModelRegistry } from '../../src/lib/models.svelte.ts';
+import { listOrder, rankCounts } from '../../src/core/studio/ranking.ts';
 import { StudioState, scorersOf } from '../../src/lib/studio.svelte.ts';
 import { memoryStudioStore } from '../../src/lib/studioStore.ts';
-import { counts } from '../../src/core/studio/session.ts';
+import { counts, toTrl } from '../../src/core/studio/session.ts';
 
 function fakeClient() {
   const runs: CandidatesRun[] = [];
@@ -176,5 +180,138 @@ describe('keys pressed faster than the store saves', () => {
     expect(span.dataset.pending).toBe('0');
     expect(span.textContent).toContain('saved in this browser');
     expect((await store.load())?.history.length).toBe(2);
+  });
+});
+
+describe('studio ranked list', () => {
+  it('ranks with the candidate numbers best first, Backspace/U/Ctrl+Z undo, T ties the rest, S skips; saves every key; a reload restores it', async () => {
+    const { client } = fakeClient();
+    const store = memoryStudioStore();
+    const st = new StudioState(client, store, '/');
+    st.promptText = 'A\nB\nC';
+    st.k = 4;
+    st.attributesText = 'helpfulness';
+    await st.generate();
+    await st.setMode('ranked');
+    app = mount(StudioRanked, { target: document.body, props: { studio: st } });
+    flushSync();
+    const box = document.querySelector('[data-testid="studio-ranked"]') as HTMLElement;
+    expect(document.querySelectorAll('[data-testid="studio-candidate"]').length).toBe(4);
+    expect(document.querySelector('[data-testid="studio-rank-legend"]')?.textContent).toMatch(/best first.*T.*S.*U.*Backspace/);
+    const order = listOrder(st.session, 0);
+    const shownText = [...document.querySelectorAll('[data-testid="studio-candidate"] .text')].map((e) => e.textContent);
+    expect(shownText).toEqual(order.map((c) => `A answer ${c}`));
+    const saves = store.saves;
+    for (const k of ['3', '1', '9']) {
+      key(box, k); // 9: no such candidate, nothing happens
+      await settle();
+    }
+    expect(st.session.rankings?.[0]).toEqual({ picks: [order[2], order[0]] });
+    expect(box.dataset.picked).toBe('3,1');
+    expect([...document.querySelectorAll('[data-testid="studio-place"]')].map((e) => e.textContent)).toEqual(['2nd', '1st']);
+    expect(store.saves - saves).toBe(2);
+    key(box, 'Backspace');
+    await settle();
+    expect(st.session.rankings?.[0]).toEqual({ picks: [order[2]] });
+    // a score for the candidate shown as number 2, and a rationale, go with the key that ends the ranking
+    const score = document.querySelectorAll('[data-testid="studio-rank-score"]')[1] as HTMLInputElement;
+    score.value = '4';
+    score.dispatchEvent(new Event('input', { bubbles: true }));
+    const why = document.querySelector('[data-testid="studio-rationale"]') as HTMLTextAreaElement;
+    why.value = 'three is clearest';
+    why.dispatchEvent(new Event('input', { bubbles: true }));
+    key(why, '2'); // typing in the rationale does not rank
+    await settle();
+    expect(st.session.rankings?.[0]?.picks.length).toBe(1);
+    key(why, 'Escape');
+    expect(document.activeElement).toBe(box);
+    key(box, '2');
+    await settle();
+    key(box, '4'); // the third pick of four ends the ranking: 3 > 2 > 4 > 1 in list numbers
+    await settle();
+    expect(st.session.rankings?.[0]?.end).toBe('last');
+    expect(st.session.rankPosition).toBe(1);
+    expect(box.dataset.prompt).toBe('1');
+    expect(st.rationale).toBe('');
+    const recs = toTrl(st.session).text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.length).toBe(6);
+    expect(recs.every((r) => r.rationale === 'three is clearest' && r.labeller === 'human:anonymous')).toBe(true);
+    const best = ` answer ${order[2]}`;
+    expect(recs.filter((r) => r.chosen === best).length).toBe(3);
+    expect(recs.find((r) => r.rejected === best)).toBeUndefined();
+    expect(recs.filter((r) => r.attributes?.chosen?.helpfulness === 4 || r.attributes?.rejected?.helpfulness === 4).length).toBe(3);
+    // prompt B: T ties all four; prompt C: S skips; U takes back the skip
+    key(box, 't');
+    await settle();
+    key(box, 's');
+    await settle();
+    expect(rankCounts(st.session)).toEqual({ ranked: 2, skipped: 1, open: 0, inPairs: 0 });
+    expect(counts(st.session)).toEqual({ preferred: 6, ties: 6, skips: 0, open: 6 });
+    key(box, 'u');
+    await settle();
+    expect(box.dataset.prompt).toBe('2');
+    key(box, 'z', true); // and Ctrl+Z the tie of B
+    await settle();
+    expect(box.dataset.prompt).toBe('1');
+    expect(counts(st.session).ties).toBe(0);
+    expect(store.value).toEqual(st.session);
+
+    // reload: a new state on the same store comes back in the ranked mode, on the same prompt
+    const again = new StudioState(client, store, '/');
+    await again.restore();
+    expect(again.session).toEqual(st.session);
+    expect(again.mode).toBe('ranked');
+  });
+
+  it('undo of a finished ranking puts its scores and rationale back in the fields', async () => {
+    const st = new StudioState(fakeClient().client, memoryStudioStore(), '/');
+    st.promptText = 'A';
+    st.k = 2;
+    st.attributesText = 'helpfulness';
+    await st.generate();
+    await st.setMode('ranked');
+    const [first, second] = listOrder(st.session, 0) as [number, number];
+    st.rankScores = { helpfulness: first === 0 ? [5, 2] : [2, 5] }; // 5 for the one shown first
+    st.rationale = 'why';
+    await st.pick(1);
+    expect(st.session.rankPosition).toBeNull();
+    expect(st.rationale).toBe('');
+    await st.undoRank();
+    expect(st.rationale).toBe('why');
+    expect(st.rankScores.helpfulness?.[first]).toBe(5);
+    expect(st.rankScores.helpfulness?.[second]).toBe(2);
+    expect(st.session.rankings?.[0]).toBeNull();
+  });
+
+  it('the Studio view switches between pairs and the ranked list (kept in the session)', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 404 })));
+    try {
+      const { client } = fakeClient();
+      const store = memoryStudioStore();
+      const st = new StudioState(client, store, '/');
+      st.promptText = 'A';
+      st.k = 3;
+      await st.generate();
+      const registry = new ModelRegistry(client, '/');
+      app = mount(StudioView, { target: document.body, props: { studio: st, registry } });
+      await settle();
+      expect(document.querySelector('[data-testid="studio-pair"]')).not.toBeNull();
+      expect(document.querySelector('[data-testid="studio-ranked"]')).toBeNull();
+      (document.querySelector('[data-testid="studio-mode-ranked"]') as HTMLInputElement).click();
+      await settle();
+      expect(document.querySelector('[data-testid="studio-pair"]')).toBeNull();
+      const box = document.querySelector('[data-testid="studio-ranked"]') as HTMLElement;
+      expect(document.activeElement).toBe(box);
+      expect(store.value?.mode).toBe('ranked');
+      key(box, '1');
+      await settle();
+      expect(box.dataset.picked).toBe('1');
+      (document.querySelector('[data-testid="studio-mode-pairs"]') as HTMLInputElement).click();
+      await settle();
+      expect(document.querySelector('[data-testid="studio-pair"]')).not.toBeNull();
+      expect(st.mode).toBe('pairs');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

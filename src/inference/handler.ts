@@ -75,7 +75,7 @@ function modelsOf(req: Request): { lm: string[]; rm: string[] } {
     case 'score-pair':
       return { lm: ids(req.job.policy, req.job.tuned, req.job.ref, req.job.arm), rm: ids(req.job.rewardModel) };
     case 'attribute':
-      return { lm: [req.run.policy], rm: [req.run.rewardModel] };
+      return { lm: ids(req.run.policy), rm: ids(req.run.rewardModel) };
     case 'load':
       return (req as { as?: string }).as === 'rm' ? { lm: [], rm: [req.modelId] } : { lm: [req.modelId], rm: [] };
     case 'probe':

@@ -2,7 +2,8 @@
  * The playground driven through its real UI in Debian's Chromium, on WASM and on WebGPU (SwiftShader):
  * beam, diverse beam, GenARM with two weighted ARMs, implicit (DPO/reference) guidance and best-of-N
  * give the same tokens as the same run decoded in Node; a pasted state URL reproduces a sampled run; a
- * ranking evaluation equals the CLI and is found again after a reload (both devices); on WASM, exports
+ * ranking evaluation equals the CLI and is found again after a reload (both devices); the best-of-N
+ * answer's token attribution under tiny-rm-positive equals prefixAttribution in Node; on WASM, exports
  * download real files and the multi-objective slider re-decodes. The run the UI sends is recorded by
  * wrapping the page's InferenceClient (the `decodingLab` hook), so Node decodes exactly that request.
  */
@@ -17,6 +18,7 @@ import { openSession, type Session } from './browser.ts';
 import { MODELS_DIR } from '../integration/env.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { rank as rankCli } from '../../src/cli/rank.ts';
+import { prefixAttribution } from '../../src/core/metrics/prefixAttribution.ts';
 
 const PROMPT = 'The economy of the nation';
 
@@ -150,6 +152,20 @@ for (const device of ['wasm', 'webgpu'] as const) {
       expect(await page.getByTestId('chosen').count()).toBe(1);
       // sampling with a seed is reproducible across backends only where the numerics agree exactly
       if (device === 'wasm') expect(ids).toEqual(await inNode(run));
+      // Token attribution of the chosen sequence under the run's reward model equals prefixAttribution in Node.
+      const panel = page.getByTestId('attribution');
+      expect(await panel.getByTestId('attribution-rm').inputValue()).toBe('tiny-rm-positive');
+      await panel.getByTestId('attribute').click();
+      await panel.getByTestId('attribution-total').waitFor({ timeout: 120_000 });
+      const shown = (await panel.locator('[data-testid="token-strip"] .tok').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.value)))) as number[];
+      const policy = await lm(run.policy);
+      const bos = policy.tokenizer.bosTokenId;
+      const promptIds = [...(bos !== undefined ? [bos] : []), ...policy.tokenizer.encode(run.prompt)];
+      const want = await prefixAttribution((await loadSequenceRewardModel('tiny-rm-positive', { device: 'cpu' })).forRun({ policy: policy.tokenizer }), promptIds, ids[0]!);
+      expect(shown).toHaveLength(ids[0]!.length);
+      shown.forEach((v, i) => expect(Math.abs(v - (want.values[i] as number))).toBeLessThan(device === 'wasm' ? 1e-4 : 1e-3));
+      const total = Number(await panel.getByTestId('attribution-total').getAttribute('data-total'));
+      expect(total).toBeCloseTo(want.values.reduce((a, b) => a + b, 0), 3);
     });
 
     it('a pasted state URL reproduces a sampled GenARM run token for token', async () => {

@@ -31,6 +31,32 @@ export function logSoftmaxInto(x: ArrayLike<number>, out: Float32Array): Float32
   return out;
 }
 
+/**
+ * What a log-softmax of `x` needs, without writing it: the row's maximum and log Σ exp(x − max), so
+ * that log_softmax(x)[i] = f32((x[i] − max) − logSum) exactly as {@link logSoftmaxInto} stores it.
+ * `valid` is false when the row holds NaN or +Infinity (as {@link isValidLogitRow}); `finite` is false
+ * when the maximum is not finite (all -Infinity, or +Infinity), where callers use logSoftmaxInto.
+ * Two passes over the row instead of logSoftmaxInto's three, and no allocation.
+ */
+export interface SoftmaxStats {
+  readonly max: number;
+  readonly logSum: number;
+  readonly valid: boolean;
+  readonly finite: boolean;
+}
+
+export function softmaxStats(x: ArrayLike<number>, n: number = x.length): SoftmaxStats {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = x[i] as number;
+    if (v > max) max = v;
+  }
+  if (max === Infinity) return { max, logSum: NaN, valid: false, finite: false };
+  if (max === -Infinity) return { max, logSum: -Infinity, valid: isValidLogitRow(x), finite: false };
+  const s = sumExpBelow(x, 0, n, max); // NaN when an entry is NaN
+  return { max, logSum: Math.log(s), valid: !Number.isNaN(s), finite: true };
+}
+
 export function logSoftmax(x: ArrayLike<number>): Float32Array {
   return logSoftmaxInto(x, new Float32Array(x.length));
 }

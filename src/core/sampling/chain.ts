@@ -27,7 +27,7 @@ export type SamplerSpec =
 export interface SamplerChain {
   readonly filters: readonly Filter[];
   readonly selector: 'greedy' | 'dist';
-  /** Applies the filters to a copy of `scores` (the input is never modified). */
+  /** Applies the filters to a copy of `scores` (the input is never modified); `scores` itself when there are no filters: treat the result as read-only. */
   filter(scores: Float32Array, ctx: SamplerContext): Float32Array;
   /** Filters then selects. `rng` is required for 'dist'. */
   sample(scores: Float32Array, ctx: SamplerContext, rng?: Rng): number;
@@ -84,11 +84,12 @@ export function buildChain(specs: readonly SamplerSpec[]): SamplerChain {
   }
   const selector = last.type;
   const filter = (scores: Float32Array, ctx: SamplerContext): Float32Array => {
-    const out = Float32Array.from(scores);
+    if (filters.length === 0) return scores; // nothing to apply: no copy (callers only read the result)
+    const out = scores.slice();
     for (const f of filters) f.apply(out, ctx);
     // All-masked row (research/algorithms.md §1.5): fall back to the unfiltered scores.
-    if (!out.some((v) => v > -Infinity)) return Float32Array.from(scores);
-    return out;
+    for (let i = 0; i < out.length; i++) if ((out[i] as number) > -Infinity) return out;
+    return scores.slice();
   };
   return {
     filters,

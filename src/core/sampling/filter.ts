@@ -23,6 +23,12 @@ export interface Filter {
   readonly name: string;
   /** Transforms `scores` in place; removed tokens become -Infinity. */
   apply(scores: Float32Array, ctx: SamplerContext): void;
+  /**
+   * True when the filter only ever sets entries to -Infinity and reads nothing of `scores`: applying
+   * it after adding a constant to the row gives the same row (beam search applies such a filter to
+   * its running scores directly, without copying the log-probs).
+   */
+  readonly maskOnly?: boolean;
 }
 
 /** The largest finite float32; a filter must never turn a finite score into +Infinity. */

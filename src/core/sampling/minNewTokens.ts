@@ -8,6 +8,7 @@ export function minNewTokens(n: number, eosTokenIds: readonly number[]): Filter 
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`min_new_tokens must be an integer >= 0 (got ${n})`);
   return {
     name: 'min_new_tokens',
+    maskOnly: true,
     apply(scores, ctx) {
       if (ctx.generated >= n) return;
       for (const e of eosTokenIds) if (e >= 0 && e < scores.length) scores[e] = -Infinity;

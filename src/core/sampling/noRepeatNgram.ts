@@ -8,6 +8,7 @@ export function noRepeatNgram(n: number): Filter {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`no_repeat_ngram_size must be an integer >= 0 (got ${n}); 0 disables it`);
   return {
     name: 'no_repeat_ngram',
+    maskOnly: true,
     apply(scores, ctx) {
       const h = ctx.history;
       if (n === 0 || h.length + 1 < n) return;

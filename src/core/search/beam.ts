@@ -155,17 +155,27 @@ export async function* beamSearch(source: NextTokenSource, prompt: readonly numb
       rewards = rewards.map(() => r0);
     }
     let dists: RowDistribution[] = await source.start(prompt, B);
+    const acc = new Float32Array(B * V); // every entry is rewritten each step
     for (;;) {
       if (opts.signal?.aborted) {
         aborted = true;
         break;
       }
       // 1. a[b·V + v] = processed log-prob + running score, float32.
-      const acc = new Float32Array(B * V);
       for (let b = 0; b < B; b++) {
         const dist = dists[b] as RowDistribution;
-        const row = applyProcessors(opts.processors, dist.logprobs, () => [...prompt, ...tokensOf(nodes[b] ?? null)], dist.guided ? dist.policy : undefined);
         const s = running[b] as number;
+        if (!opts.processors?.length || opts.processors.every((p) => p.maskOnly)) {
+          dist.addLogprobsInto(acc, b * V, s); // = addRowScore over dist.logprobs, without building them
+          // -Infinity + s = -Infinity: masking the sums equals masking the log-probs first
+          if (opts.processors?.length) {
+            const h = [...prompt, ...tokensOf(nodes[b] ?? null)];
+            const row = acc.subarray(b * V, (b + 1) * V);
+            for (const p of opts.processors) p(row, h);
+          }
+          continue;
+        }
+        const row = applyProcessors(opts.processors, dist.logprobs, () => [...prompt, ...tokensOf(nodes[b] ?? null)], dist.guided ? dist.policy : undefined);
         addRowScore(acc, b * V, row, s);
       }
       // 2-3. Top-K candidates (guided: by score + w·RM, from HF's top-K plus each beam's top-c at a

@@ -1,5 +1,5 @@
 import type { KvCache, LanguageModel } from '../model/types.ts';
-import { isValidLogitRow, logSoftmax, logSoftmaxInto } from '../math/logits.ts';
+import { logSoftmaxInto, softmaxStats, type SoftmaxStats } from '../math/logits.ts';
 import type { NextTokenSource, RowDistribution } from './source.ts';
 
 /** Log-probs are floored here before weighting, so a negative weight never turns -Infinity into +Infinity. */
@@ -155,37 +155,39 @@ export class ModelSource implements NextTokenSource {
     const { terms, rewards } = this.guidance;
     const out: RowDistribution[] = [];
     for (let r = 0; r < rows; r++) {
+      // Each model's row is read twice (max, Σ exp) and its log-softmax written only when asked for.
       const lps = this.models.map((model, m) => {
         const row = (logits[m] as Float32Array[])[r] as Float32Array;
-        if (!isValidLogitRow(row)) throw new Error(`${model.id} produced NaN or +Infinity logits at step ${this.step}; the run was stopped.`);
-        return logSoftmax(row);
+        const stats = softmaxStats(row);
+        if (!stats.valid) throw new Error(`${model.id} produced NaN or +Infinity logits at step ${this.step}; the run was stopped.`);
+        return new LogSoftmaxRow(row, stats);
       });
-      const policy = lps[0] as Float32Array;
+      const policy = lps[0] as LogSoftmaxRow;
       if (terms.length === 0) {
-        out.push({ scores: (logits[0] as Float32Array[])[r] as Float32Array, logprobs: policy, policy, rewards: new Map(), guided: false });
+        out.push(new UnguidedRow(policy));
         continue;
       }
-      const termLps = terms.map((t) => lps[this.models.indexOf(t.model)] as Float32Array);
-      const scores = Float32Array.from(policy);
+      // A term's log-probs are built once: they are its token reward (rewards) and enter the combination.
+      const termLps = terms.map((t) => (lps[this.models.indexOf(t.model)] as LogSoftmaxRow).values);
+      // Terms on one model (e.g. tuned = ref) enter once with their summed coefficient, so a pair
+      // that cancels adds exactly nothing instead of float rounding.
+      const parts: { lp: Float32Array; c: number }[] = [];
       terms.forEach((t, j) => {
-        const lp = termLps[j] as Float32Array;
-        // Terms on one model (e.g. tuned = ref) enter once with their summed coefficient, so a pair
-        // that cancels adds exactly nothing instead of float rounding.
         if (terms.findIndex((u) => u.model === t.model) !== j) return;
         let c = 0;
         for (const u of terms) if (u.model === t.model) c += u.coefficient;
-        if (c === 0) return;
-        for (let v = 0; v < scores.length; v++) scores[v] = (scores[v] as number) + c * Math.max(lp[v] as number, LOGPROB_FLOOR);
+        if (c !== 0) parts.push({ lp: termLps[j] as Float32Array, c });
       });
-      if (this.tokenizerSize !== undefined) scores.fill(-Infinity, Math.min(this.tokenizerSize, scores.length));
-      out.push({
-        scores,
-        logprobs: logSoftmaxInto(scores, new Float32Array(scores.length)),
-        policy,
-        policyLogits: (logits[0] as Float32Array[])[r] as Float32Array,
-        rewards: new Map(rewards.map((rv) => [rv.key, rv.compute(termLps)])),
-        guided: true,
-      });
+      const V = policy.raw.length;
+      const end = this.tokenizerSize === undefined ? V : Math.min(this.tokenizerSize, V);
+      const scores = new Float32Array(V);
+      // scores[v] = f32(f32(policy[v] + c₁·max(ℓ₁[v], floor)) + c₂·…), in the order of the terms.
+      policy.writeInto(scores, end);
+      for (const { lp, c } of parts) for (let v = 0; v < end; v++) scores[v] = (scores[v] as number) + c * Math.max(lp[v] as number, LOGPROB_FLOOR);
+      if (end < V) scores.fill(-Infinity, end);
+      const combined = new LogSoftmaxRow(scores, softmaxStats(scores));
+      const rewardMap = new Map(rewards.map((rv) => [rv.key, rv.compute(termLps)]));
+      out.push(new GuidedRow(policy, combined, rewardMap));
     }
     return out;
   }
@@ -200,4 +202,111 @@ function isIdentity(p: Int32Array, rows: number): boolean {
   if (p.length !== rows) return false;
   for (let i = 0; i < p.length; i++) if (p[i] !== i) return false;
   return true;
+}
+
+/**
+ * log_softmax of one logits row, kept as the row and its softmax stats: one value costs one
+ * subtraction, the whole array is written on first read. Values equal logSoftmaxInto's bit for bit.
+ */
+class LogSoftmaxRow {
+  private built: Float32Array | null = null;
+  constructor(
+    readonly raw: Float32Array,
+    private readonly stats: SoftmaxStats,
+  ) {}
+  at(v: number): number {
+    if (this.built) return this.built[v] as number;
+    if (!this.stats.finite) return this.values[v] as number;
+    return Math.fround((this.raw[v] as number) - this.stats.max - this.stats.logSum);
+  }
+  get values(): Float32Array {
+    if (!this.built) {
+      const out = new Float32Array(this.raw.length);
+      this.writeInto(out, out.length);
+      this.built = out;
+    }
+    return this.built;
+  }
+  /** out[offset + v] = f32(log_softmax(raw)[v] + add): what addRowScore gives on `values`, bit for bit. */
+  addInto(out: Float32Array, offset: number, add: number): void {
+    const n = this.raw.length;
+    if (this.built || !this.stats.finite) {
+      const lp = this.values;
+      for (let v = 0; v < n; v++) out[offset + v] = (lp[v] as number) + add;
+      return;
+    }
+    const { max, logSum } = this.stats;
+    const x = this.raw;
+    for (let v = 0; v < n; v++) out[offset + v] = Math.fround((x[v] as number) - max - logSum) + add;
+  }
+  /** out[v] = log_softmax(raw)[v] for v < n. */
+  writeInto(out: Float32Array, n: number): void {
+    if (this.built) {
+      out.set(n === this.built.length ? this.built : this.built.subarray(0, n));
+      return;
+    }
+    if (!this.stats.finite) {
+      out.set(logSoftmaxInto(this.raw, new Float32Array(this.raw.length)).subarray(0, n));
+      return;
+    }
+    const { max, logSum } = this.stats;
+    const x = this.raw;
+    for (let v = 0; v < n; v++) out[v] = (x[v] as number) - max - logSum;
+  }
+}
+
+const NO_REWARDS: ReadonlyMap<string, Float32Array> = new Map();
+
+class UnguidedRow implements RowDistribution {
+  readonly guided = false;
+  readonly rewards = NO_REWARDS;
+  constructor(private readonly p: LogSoftmaxRow) {}
+  get scores(): Float32Array {
+    return this.p.raw;
+  }
+  get policy(): Float32Array {
+    return this.p.values;
+  }
+  get logprobs(): Float32Array {
+    return this.p.values;
+  }
+  policyAt(v: number): number {
+    return this.p.at(v);
+  }
+  logprobAt(v: number): number {
+    return this.p.at(v);
+  }
+  addLogprobsInto(out: Float32Array, offset: number, add: number): void {
+    this.p.addInto(out, offset, add);
+  }
+}
+
+class GuidedRow implements RowDistribution {
+  readonly guided = true;
+  constructor(
+    private readonly p: LogSoftmaxRow,
+    private readonly c: LogSoftmaxRow,
+    readonly rewards: ReadonlyMap<string, Float32Array>,
+  ) {}
+  get scores(): Float32Array {
+    return this.c.raw;
+  }
+  get policyLogits(): Float32Array {
+    return this.p.raw;
+  }
+  get policy(): Float32Array {
+    return this.p.values;
+  }
+  get logprobs(): Float32Array {
+    return this.c.values;
+  }
+  policyAt(v: number): number {
+    return this.p.at(v);
+  }
+  logprobAt(v: number): number {
+    return this.c.at(v);
+  }
+  addLogprobsInto(out: Float32Array, offset: number, add: number): void {
+    this.c.addInto(out, offset, add);
+  }
 }

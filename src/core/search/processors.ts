@@ -11,6 +11,8 @@
  */
 export interface LogitsProcessor {
   (row: Float32Array, history: readonly number[], policy?: Float32Array): void;
+  /** Only sets entries to -Infinity, reading none (Filter.maskOnly): it may run on the row plus a constant. */
+  readonly maskOnly?: boolean;
 }
 
 /**

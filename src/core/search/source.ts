@@ -11,9 +11,12 @@ export interface RowDistribution {
    * GenARM/implicit combination s(v) when guided. Sampler filters (temperature, top-k, ...) act here.
    */
   readonly scores: Float32Array;
-  /** log_softmax(scores): the renormalised distribution decoded from (beam search ranks with it). */
+  /**
+   * log_softmax(scores): the renormalised distribution decoded from (beam search ranks with it).
+   * Built on first read (a greedy step never needs all of it): read it once per step, or use logprobAt.
+   */
   readonly logprobs: Float32Array;
-  /** The policy's raw log-probabilities. */
+  /** The policy's raw log-probabilities (built on first read, as `logprobs`). */
   readonly policy: Float32Array;
   /** The policy's raw logits (the same array as `scores` when unguided). */
   readonly policyLogits?: Float32Array;
@@ -21,6 +24,12 @@ export interface RowDistribution {
   readonly rewards: ReadonlyMap<string, Float32Array>;
   /** True when scores combine several models. */
   readonly guided: boolean;
+  /** policy[v] without building the whole array (a search reads one token's log-prob per step). */
+  policyAt(v: number): number;
+  /** logprobs[v] without building the whole array. */
+  logprobAt(v: number): number;
+  /** out[offset + v] = f32(logprobs[v] + add) for every v (beam search's running scores), without building `logprobs`. */
+  addLogprobsInto(out: Float32Array, offset: number, add: number): void;
 }
 
 export interface NextTokenSource {

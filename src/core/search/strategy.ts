@@ -204,8 +204,12 @@ export function chainOf(spec: StrategySpec, eos: readonly number[] = []): Sample
 function processorsOf(spec: StrategySpec, promptLength: number, eos: readonly number[]): LogitsProcessor[] {
   const { repetition_penalty, no_repeat_ngram_size, min_new_tokens } = spec.config;
   const chain = buildChain(chainFromHf({ repetition_penalty, no_repeat_ngram_size, min_new_tokens }, eos));
-  return chain.filters.map((f) => (row: Float32Array, history: readonly number[], policy?: Float32Array) =>
-    f.apply(row, { history, generated: history.length - promptLength, ...(policy ? { policyScores: policy } : {}) }));
+  return chain.filters.map((f) =>
+    Object.assign(
+      (row: Float32Array, history: readonly number[], policy?: Float32Array) => f.apply(row, { history, generated: history.length - promptLength, ...(policy ? { policyScores: policy } : {}) }),
+      { maskOnly: f.maskOnly === true },
+    ),
+  );
 }
 
 /** Runs a strategy. Validation errors are thrown before the first model call. */

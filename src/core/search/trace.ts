@@ -31,7 +31,7 @@ export function tokensOf(node: TraceNode | null): number[] {
 export function traceFor(dist: RowDistribution, tokenId: number, kl?: number): TokenTrace {
   const rewards: Record<string, number> = {};
   for (const [k, v] of dist.rewards) rewards[k] = v[tokenId] as number;
-  const t = { tokenId, logprob: dist.policy[tokenId] as number, combinedLogprob: dist.logprobs[tokenId] as number, rewards };
+  const t = { tokenId, logprob: dist.policyAt(tokenId), combinedLogprob: dist.logprobAt(tokenId), rewards };
   return kl === undefined ? t : { ...t, kl };
 }
 
@@ -43,8 +43,8 @@ export function rowStep(
   /** The scores after the sampler chain's filters (-Infinity = removed), when it has filters. */
   filtered?: Float32Array,
 ): RowStep {
-  const top: TopEntry[] = topK(dist.policy, k);
-  const topCombined = dist.guided ? topK(dist.logprobs, k) : undefined;
+  const top: TopEntry[] = k > 0 ? topK(dist.policy, k) : [];
+  const topCombined = dist.guided ? (k > 0 ? topK(dist.logprobs, k) : []) : undefined;
   let topRewards: Record<string, TopEntry[]> | undefined;
   if (dist.guided && dist.rewards.size) {
     topRewards = {};

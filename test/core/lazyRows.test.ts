@@ -22,7 +22,7 @@ fc.configureGlobal({ seed: 20261205 });
 
 /** A model whose only step returns the given logits row (one row). */
 function fixed(id: string, row: Float32Array): LanguageModel {
-  const cache: KvCache = { rows: 1, select: async () => cache, dispose: () => {} };
+  const cache: KvCache = { rows: 1, length: 1, select: async () => cache, dispose: () => {} };
   return {
     id,
     vocabSize: row.length,

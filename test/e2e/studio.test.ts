@@ -2,7 +2,9 @@
  * The studio in Chromium (WASM): 2 prompts × 4 sampled candidates (12 pairs), 10 labelled with the
  * keyboard only, a reload mid-way (nothing lost), TRL JSONL export, a new session, re-import, and
  * agreement figures equal to the CLI's `rank` on the exported file (accuracy; κ from the CLI's
- * margins and the file's screen positions).
+ * margins and the file's screen positions). Then the ranked list (no second reload, to stay short:
+ * the DOM test restores a ranked session from the store): keys, export, and the agreement row equal
+ * to `rank --json`'s `agreement` on that file.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,6 +108,42 @@ describe('studio (WASM)', () => {
       else expect(Number(shownKappa)).toBeCloseTo(kappa, 12);
     }
     expect(s.external).toEqual([]);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('ranks a list with the keyboard; the page κ equals rank --json agreement on the export', async () => {
+    const { page } = s;
+    await page.getByTestId('studio-clear').click();
+    await page.getByTestId('studio-clear').click();
+    await page.getByTestId('studio-empty').waitFor();
+    await page.getByTestId('studio-prompts').fill('The economy\nOur nation');
+    await page.getByTestId('studio-k').fill('3');
+    await page.getByTestId('studio-generate').click();
+    await page.locator('[data-testid="studio-generate"]:not([disabled])').waitFor({ timeout: 60_000 });
+    await page.getByTestId('studio-mode-ranked').check();
+    const box = page.getByTestId('studio-ranked');
+    expect(await box.evaluate((el) => el === document.activeElement)).toBe(true);
+    for (const k of ['2', '1', 'Backspace', '3']) await page.keyboard.press(k); // 2 > 3 > 1 on prompt 1
+    await expect.poll(() => box.getAttribute('data-ranked')).toBe('1');
+    expect(await box.getAttribute('data-prompt')).toBe('1');
+    await page.keyboard.press('1'); // prompt 2: its first candidate best, T ties the other two
+    await page.keyboard.press('t');
+    await expect.poll(() => box.getAttribute('data-ranked')).toBe('2');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('studio-export').click()]);
+    const file = path.join(tmp, 'ranked.jsonl');
+    await download.saveAs(file);
+    expect(await page.getByTestId('studio-notice').textContent()).toMatch(/Exported 5 labelled pairs \(not in the file: 1 tie/);
+    for (const c of await page.getByTestId('studio-scorer').all()) if ((await c.getAttribute('data-key')) !== 'sequence:tiny-rm-positive') await c.uncheck();
+    await page.getByTestId('studio-agree').click();
+    const row = page.locator('[data-testid="studio-agreement-row"][data-key="sequence:tiny-rm-positive"][data-n]');
+    await row.waitFor({ timeout: 60_000 });
+    const cli = await rankCli(parseArgs(['--scorer', 'sequence', '--reward-model', 'tiny-rm-positive', '--dataset', file]));
+    expect(cli.agreement?.n).toBe(5);
+    expect(Number(await row.getAttribute('data-n'))).toBe(5);
+    expect(Number(await row.getAttribute('data-accuracy'))).toBe(cli.agreement?.accuracy);
+    const shownKappa = await row.getAttribute('data-kappa');
+    if (cli.agreement?.kappa === null) expect(shownKappa).toBe('NaN');
+    else expect(Number(shownKappa)).toBeCloseTo(cli.agreement?.kappa as number, 12);
     expect(s.errors).toEqual([]);
   });
 });

@@ -164,7 +164,7 @@ export class ModelSource implements NextTokenSource {
       });
       const policy = lps[0] as LogSoftmaxRow;
       if (terms.length === 0) {
-        out.push(new UnguidedRow(policy));
+        out.push(new Row(policy, policy, NO_REWARDS, false));
         continue;
       }
       // A term's log-probs are built once: they are its token reward (rewards) and enter the combination.
@@ -187,7 +187,7 @@ export class ModelSource implements NextTokenSource {
       if (end < V) scores.fill(-Infinity, end);
       const combined = new LogSoftmaxRow(scores, softmaxStats(scores));
       const rewardMap = new Map(rewards.map((rv) => [rv.key, rv.compute(termLps)]));
-      out.push(new GuidedRow(policy, combined, rewardMap));
+      out.push(new Row(policy, combined, rewardMap, true));
     }
     return out;
   }
@@ -257,42 +257,19 @@ class LogSoftmaxRow {
 
 const NO_REWARDS: ReadonlyMap<string, Float32Array> = new Map();
 
-class UnguidedRow implements RowDistribution {
-  readonly guided = false;
-  readonly rewards = NO_REWARDS;
-  constructor(private readonly p: LogSoftmaxRow) {}
-  get scores(): Float32Array {
-    return this.p.raw;
-  }
-  get policy(): Float32Array {
-    return this.p.values;
-  }
-  get logprobs(): Float32Array {
-    return this.p.values;
-  }
-  policyAt(v: number): number {
-    return this.p.at(v);
-  }
-  logprobAt(v: number): number {
-    return this.p.at(v);
-  }
-  addLogprobsInto(out: Float32Array, offset: number, add: number): void {
-    this.p.addInto(out, offset, add);
-  }
-}
-
-class GuidedRow implements RowDistribution {
-  readonly guided = true;
+/** One row: the policy's log-softmax `p` and the distribution decoded from `c` (the same object unguided). */
+class Row implements RowDistribution {
   constructor(
     private readonly p: LogSoftmaxRow,
     private readonly c: LogSoftmaxRow,
     readonly rewards: ReadonlyMap<string, Float32Array>,
+    readonly guided: boolean,
   ) {}
   get scores(): Float32Array {
     return this.c.raw;
   }
-  get policyLogits(): Float32Array {
-    return this.p.raw;
+  get policyLogits(): Float32Array | undefined {
+    return this.guided ? this.p.raw : undefined;
   }
   get policy(): Float32Array {
     return this.p.values;

@@ -43,6 +43,7 @@ import type { AbortSignalLike } from './abort.ts';
 import type { DecodeEvent, FinishReason, SequenceResult } from './events.ts';
 import type { NextTokenSource, RowDistribution } from './source.ts';
 import { extend, rowStep, tracesOf, traceFor, type TraceNode } from './trace.ts';
+import { samplerContext } from './sample.ts';
 
 export interface NcSampleOptions {
   readonly maxNewTokens: number;
@@ -143,8 +144,7 @@ export async function* ncSample(source: NextTokenSource, prompt: readonly number
           break;
         }
         const scores = ncPenalize(dist.scores, memory.counts(history), lambda, eos);
-        const guided = dist.guided && dist.policyLogits ? { policyScores: dist.policyLogits, policyLogprobs: dist.policy } : {};
-        const filtered = chain.filter(scores, { history, generated: step, ...guided });
+        const filtered = chain.filter(scores, samplerContext(dist, history, step));
         const token = chain.selector === 'greedy' ? argmax(filtered) : sampleFromScores(filtered, rng);
         const trace = traceFor(dist, token, chain.selector === 'dist' ? klFromScores(filtered, dist.policy) : undefined);
         node = extend(node, trace);

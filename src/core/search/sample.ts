@@ -12,6 +12,7 @@
  */
 import { argmax } from '../math/logits.ts';
 import { buildChain, sampleFromScores, type SamplerSpec } from '../sampling/chain.ts';
+import type { SamplerContext } from '../sampling/filter.ts';
 import { klFromScores } from '../sampling/kl.ts';
 import { Rng } from '../sampling/rng.ts';
 import type { AbortSignalLike } from './abort.ts';
@@ -39,6 +40,23 @@ interface Row {
   finish: FinishReason | null;
 }
 
+/**
+ * What the sampler chain sees of a row. Guided rows also carry the policy's own logits and, built
+ * only if a filter reads them (the repetition penalty), its log-probs.
+ */
+export function samplerContext(dist: RowDistribution, history: readonly number[], generated: number): SamplerContext {
+  const policyScores = dist.guided ? dist.policyLogits : undefined;
+  if (!policyScores) return { history, generated };
+  return {
+    history,
+    generated,
+    policyScores,
+    get policyLogprobs() {
+      return dist.policy;
+    },
+  };
+}
+
 export async function* sample(source: NextTokenSource, prompt: readonly number[], opts: SampleOptions): AsyncGenerator<DecodeEvent> {
   const n = opts.numReturnSequences ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`num_return_sequences must be an integer >= 1 (got ${n})`);
@@ -63,8 +81,7 @@ export async function* sample(source: NextTokenSource, prompt: readonly number[]
         const row = rows[i] as Row;
         const dist = dists[b] as RowDistribution;
         // chain.sample, split so the step event can show which top tokens the filters removed
-        const guided = dist.guided && dist.policyLogits ? { policyScores: dist.policyLogits, policyLogprobs: dist.policy } : {};
-        const filtered = chain.filter(dist.scores, { history: row.history, generated: step, ...guided });
+        const filtered = chain.filter(dist.scores, samplerContext(dist, row.history, step));
         const token = chain.selector === 'greedy' ? argmax(filtered) : sampleFromScores(filtered, rngs[i] as Rng);
         const trace = traceFor(dist, token, chain.selector === 'dist' ? klFromScores(filtered, dist.policy) : undefined);
         row.node = extend(row.node, trace);

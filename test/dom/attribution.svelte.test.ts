@@ -104,6 +104,17 @@ describe('token attribution control on the generate view', () => {
     expect(again.querySelector('[data-testid="token-strip"]')).toBeNull();
   });
 
+  it('writes a negative RM(prompt) in parentheses, not as a double minus', async () => {
+    const { client } = fakeClient(() => ({ rewardModel: 'rm-two-heads', values: [0.8, 0.501], prefixRewards: [-0.251, 0.549, 1.05], total: 1.301, texts: [' best', '.'], retokenized: false, truncated: false }));
+    const attr = new AttributionState(client);
+    const el = render({ attr, run, sequences: [sequences[0]!] });
+    el.querySelector<HTMLButtonElement>('[data-testid="attribute"]')!.click();
+    await settle();
+    const total = el.querySelector<HTMLElement>('[data-testid="attribution-total"]')!;
+    expect(total.textContent).toMatch(/RM\(prompt\) = 1\.050 − \(−0\.251\) = 1\.301/);
+    expect(total.textContent).not.toMatch(/− -/);
+  });
+
   it('says when no reward model is loaded, and shows the worker\'s error', async () => {
     const none = render({ attr: new AttributionState(fakeClient(() => { throw new Error('unused'); }).client), run: { ...run, rewardModel: undefined, rewardLabel: undefined }, sequences });
     expect(none.querySelector('[data-testid="attribution-none"]')!.textContent).toMatch(/No sequence reward model is loaded\. Load one \(e\.g\. tiny-rm-positive\) in the Models view/);

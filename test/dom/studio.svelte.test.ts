@@ -85,6 +85,14 @@ describe('studio pair box', () => {
     key(box, '2');
     await settle();
     expect(st.session.labels[st.session.history.at(-1) as number]).toMatchObject({ verdict: '2', rationale: 'terse', labeller: 'human:anonymous' });
+    // the last three pairs: two skipped; with none open the box says what to do next
+    for (const k of ['s', 's', '1']) {
+      key(box, k);
+      await settle();
+    }
+    expect(counts(st.session).open).toBe(0);
+    flushSync();
+    expect(box.textContent).toMatch(/Every pair has a label: export them, score them with the scorers below, or generate candidates for more prompts\. Label the 2 skipped/);
 
     // reload: a new state on the same store
     const again = new StudioState(client, store, '/');
@@ -198,6 +206,8 @@ describe('studio ranked list', () => {
     const box = document.querySelector('[data-testid="studio-ranked"]') as HTMLElement;
     expect(document.querySelectorAll('[data-testid="studio-candidate"]').length).toBe(4);
     expect(document.querySelector('[data-testid="studio-rank-legend"]')?.textContent).toMatch(/best first.*T.*S.*U.*Backspace/);
+    // The keys legend names the keys of the candidates on screen (1–4 for k = 4), not always 1–9.
+    expect(document.querySelector('[data-testid="studio-rank-legend"]')?.textContent).toMatch(/best first \(1–4;/);
     const order = listOrder(st.session, 0);
     const shownText = [...document.querySelectorAll('[data-testid="studio-candidate"] .text')].map((e) => e.textContent);
     expect(shownText).toEqual(order.map((c) => `A answer ${c}`));
@@ -247,6 +257,9 @@ describe('studio ranked list', () => {
     await settle();
     expect(rankCounts(st.session)).toEqual({ ranked: 2, skipped: 1, open: 0, inPairs: 0 });
     expect(counts(st.session)).toEqual({ preferred: 6, ties: 6, skips: 0, open: 6 });
+    // nothing left to rank: the box says what to do next
+    flushSync();
+    expect(box.textContent).toMatch(/Every prompt is ranked or skipped: export them, score them with the scorers below, or generate candidates for more prompts\. Rank the 1 skipped/);
     key(box, 'u');
     await settle();
     expect(box.dataset.prompt).toBe('2');

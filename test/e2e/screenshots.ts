@@ -82,6 +82,22 @@ const SHOTS: readonly Shot[] = [
     },
   },
   {
+    // Best-of-N scored by tiny-rm-positive, then the chosen answer attributed to its tokens: the signed strip and its total.
+    name: 'attribution',
+    async run(page) {
+      await show(page, 'generate', 'form');
+      await page.getByTestId('preset').selectOption('Best-of-N vs GenARM');
+      await page.getByTestId('strategy').selectOption('best_of_n');
+      await page.getByTestId('side-by').selectOption('');
+      await page.getByTestId('generate').click();
+      await idle(page);
+      await page.locator('[data-testid="attribute"]:not([disabled])').waitFor({ timeout: 240_000 });
+      await page.getByTestId('attribute').click();
+      await page.getByTestId('attribution-total').waitFor({ timeout: 120_000 });
+      await show(page, 'generate', '[data-testid="attribution"]');
+    },
+  },
+  {
     name: 'compare',
     async run(page) {
       await show(page, 'generate', 'form');
@@ -156,6 +172,19 @@ const SHOTS: readonly Shot[] = [
     },
   },
   {
+    // The same session as a ranked list: one prompt's candidates side by side, the first pick made with its key.
+    name: 'studio-ranked',
+    async run(page) {
+      await show(page, 'studio', '[data-testid="studio"]');
+      await page.getByTestId('studio-mode-ranked').check();
+      await page.getByTestId('studio-ranked').focus();
+      await page.keyboard.press('2');
+      await page.locator('[data-testid="studio-ranked"][data-picked="2"]').waitFor({ timeout: 30_000 });
+      await show(page, 'studio', '[data-testid="studio-ranked"]');
+      await page.getByTestId('studio-ranked').focus(); // the focus ring the keys act in
+    },
+  },
+  {
     name: 'models',
     async run(page) {
       await show(page, 'models', '[data-testid="models"]');
@@ -185,7 +214,7 @@ async function main(): Promise<void> {
       await page.locator('[data-testid="device"][data-device="wasm"]').waitFor({ timeout: 60_000 });
       for (const shot of SHOTS) {
         if (ONLY && !ONLY.includes(shot.name)) continue;
-        if (variant && !['lesson', 'generate', 'beam-tree', 'ranking', 'studio', 'studio-agreement', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
+        if (variant && !['lesson', 'generate', 'beam-tree', 'attribution', 'ranking', 'studio', 'studio-agreement', 'studio-ranked', 'tradeoffs', 'models', 'step-inspector'].includes(shot.name)) continue;
         try {
           await shot.run(page);
           await page.waitForTimeout(300);

@@ -245,6 +245,9 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
         return [tokens / (r.ms / 1000), r.ms / r.steps, ...(o.forwardMs ? [r.forwardMs / r.steps] : []), ...(o.gatherMs ? [r.gatherMs / r.steps] : [])];
       },
     },
+    // Each strategy's model-alone twin runs right after it, so a ratio compares runs adjacent in time
+    // (overheadRatios takes the median of the per-round ratios): load drifting on a shared machine cancels.
+    modelAlone(RUN.modelGreedy, [m.policy], 1),
     ...(full
       ? [
           {
@@ -260,6 +263,7 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
         ]
       : []),
     perStep(RUN.beam4, { strategy: 'beam', config: { ...fixed, num_beams: 4 } }, policyOnly, true),
+    modelAlone(RUN.modelBeam4, [m.policy], 4),
     ...(full
       ? [
           perStep(RUN.beam8, { strategy: 'beam', config: { ...fixed, num_beams: 8 } }, policyOnly),
@@ -267,6 +271,7 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
         ]
       : []),
     perStep(RUN.genarm1, { strategy: 'genarm', config: fixed }, { policy: m.policy, arms: [m.arms[0]] }, true),
+    modelAlone(RUN.modelPair, [m.policy, m.arms[0]], 1),
     ...(full
       ? [
           perStep(RUN.genarm2, { strategy: 'genarm', config: fixed, armWeights: [1, 0.5] }, { policy: m.policy, arms: m.arms }),
@@ -276,9 +281,6 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
           forward(RUN.forward8, 8),
         ]
       : []),
-    modelAlone(RUN.modelGreedy, [m.policy], 1),
-    modelAlone(RUN.modelBeam4, [m.policy], 4),
-    modelAlone(RUN.modelPair, [m.policy, m.arms[0]], 1),
   ];
 
   // Ranking: the batched, prompt-sharing scorer against a naive loop that runs one full
@@ -371,16 +373,20 @@ export async function runSuite(m: SuiteModels, o: SuiteOptions): Promise<SuiteRe
 }
 
 /**
- * Each strategy's overhead over the model's own forward passes on the same rows, from a run's
- * medians (issue 13): a step ÷ the model alone running the same calls (greedy: 1 row; beam 4: 4
- * rows; GenARM with one ARM: policy + ARM), ranking pairs/s ÷ its forward-bound rate, and the share
- * of a beam-4 step spent gathering KV rows. A ratio whose runs are missing is left out.
+ * Each strategy's overhead over the model's own forward passes on the same rows (issue 13): a step ÷
+ * the model alone running the same calls (greedy: 1 row; beam 4: 4 rows; GenARM with one ARM: policy
+ * + ARM), ranking pairs/s ÷ its forward-bound rate, and the share of a beam-4 step spent gathering KV
+ * rows. Each is the median over rounds of that round's ratio (the two runs of a round are adjacent
+ * in time, or the same run), which a machine whose load drifts between rounds does not bias; runs
+ * without per-round samples give the ratio of medians. A ratio whose runs are missing is left out.
  */
 export function overheadRatios(runs: readonly BenchRun[]): Record<string, number> {
-  const get = (name: string) => runs.find((x) => x.name === name)?.median;
+  const get = (name: string) => runs.find((x) => x.name === name);
   const out: Record<string, number> = {};
-  const put = (key: string, a: number | undefined, b: number | undefined) => {
-    if (a !== undefined && b !== undefined) out[key] = a / b;
+  const put = (key: string, a: BenchRun | undefined, b: BenchRun | undefined) => {
+    if (!a || !b) return;
+    const n = a.samples.length;
+    out[key] = n > 0 && b.samples.length === n ? median(a.samples.map((x, i) => x / (b.samples[i] as number))) : a.median / b.median;
   };
   put('greedy_step_vs_forward1', get(RUN.greedyStep), get(RUN.modelGreedy));
   put('beam4_step_vs_forward4', get(RUN.beam4), get(RUN.modelBeam4));

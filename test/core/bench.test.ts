@@ -180,6 +180,16 @@ describe('runSuite', () => {
     expect(overheadRatios([run(RUN.greedyStep, 1)])).toEqual({}); // nothing without its floor
   });
 
+  it('overheadRatios takes the median of per-round ratios, so load drifting between rounds does not bias it', () => {
+    // Rounds at load ×1, ×2, ×3; in each the strategy costs 1.05× its model-alone twin, except that a
+    // spike hit round 2's strategy run only (100 instead of 42). Ratio of medians: 63 / 40 = 1.575.
+    const strat: BenchRun = { name: RUN.greedyStep, unit: 'ms/step', median: 63, samples: [21, 100, 63] };
+    const alone: BenchRun = { name: RUN.modelGreedy, unit: 'ms/step', median: 40, samples: [20, 40, 60] };
+    expect(overheadRatios([strat, alone]).greedy_step_vs_forward1).toBeCloseTo(1.05, 12); // median of 1.05, 2.5, 1.05
+    // without per-round samples of equal length: the ratio of medians
+    expect(overheadRatios([{ ...strat, samples: [] }, alone]).greedy_step_vs_forward1).toBeCloseTo(63 / 40, 12);
+  });
+
   it('refuses a generate() baseline that produced another number of tokens, and bad reps', async () => {
     const policy = new PrefixModel(8);
     const models = { policy, tokenizer: letterTokenizer(8), arms: [policy, policy] as const, tuned: policy, ref: policy };

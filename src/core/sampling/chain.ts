@@ -2,7 +2,7 @@
  * Builds a sampler chain from a plain, serialisable list (it crosses the worker boundary and lives
  * in URLs). Filters run in list order; the last entry is the selector.
  */
-import { argmax, logSoftmax } from '../math/logits.ts';
+import { argmax, logSoftmax, softmaxStats } from '../math/logits.ts';
 import type { Filter, SamplerContext } from './filter.ts';
 import { minNewTokens } from './minNewTokens.ts';
 import { minP } from './minP.ts';
@@ -27,7 +27,11 @@ export type SamplerSpec =
 export interface SamplerChain {
   readonly filters: readonly Filter[];
   readonly selector: 'greedy' | 'dist';
-  /** Applies the filters to a copy of `scores` (the input is never modified); `scores` itself when there are no filters: treat the result as read-only. */
+  /**
+   * Applies the filters to a copy of `scores` (the input is never modified). The result is read-only
+   * and valid until the next call: the chain's own scratch row, or `scores` itself when there are no
+   * filters (or all of them together removed every token).
+   */
   filter(scores: Float32Array, ctx: SamplerContext): Float32Array;
   /** Filters then selects. `rng` is required for 'dist'. */
   sample(scores: Float32Array, ctx: SamplerContext, rng?: Rng): number;
@@ -56,12 +60,14 @@ function makeFilter(s: SamplerSpec): Filter | null {
 
 /** Draws an index from softmax(scores) with one uniform number (inverse CDF in index order). */
 export function sampleFromScores(scores: Float32Array, rng: Rng): number {
-  const p = logSoftmax(scores);
+  // p[i] = exp(log_softmax(scores)[i]), the float32 log-prob of logSoftmax, read without building the array
+  const st = softmaxStats(scores);
+  const lp = st.finite ? null : logSoftmax(scores);
   const u = rng.uniform();
   let cum = 0;
   let last = -1;
-  for (let i = 0; i < p.length; i++) {
-    const pi = Math.exp(p[i] as number);
+  for (let i = 0; i < scores.length; i++) {
+    const pi = Math.exp(lp ? (lp[i] as number) : Math.fround((scores[i] as number) - st.max - st.logSum));
     if (pi === 0) continue;
     last = i;
     cum += pi;
@@ -83,13 +89,18 @@ export function buildChain(specs: readonly SamplerSpec[]): SamplerChain {
     if (f) filters.push(f);
   }
   const selector = last.type;
+  // One scratch row per chain, overwritten by each call: a fresh vocabulary-sized array per step
+  // is garbage whose collection cost more than the filters themselves at 50k tokens.
+  let scratch: Float32Array | null = null;
   const filter = (scores: Float32Array, ctx: SamplerContext): Float32Array => {
     if (filters.length === 0) return scores; // nothing to apply: no copy (callers only read the result)
-    const out = scores.slice();
+    if (scratch?.length !== scores.length) scratch = new Float32Array(scores.length);
+    const out = scratch;
+    out.set(scores);
     for (const f of filters) f.apply(out, ctx);
     // All-masked row (research/algorithms.md §1.5): fall back to the unfiltered scores.
     for (let i = 0; i < out.length; i++) if ((out[i] as number) > -Infinity) return out;
-    return scores.slice();
+    return scores;
   };
   return {
     filters,

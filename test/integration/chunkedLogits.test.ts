@@ -14,17 +14,26 @@ const MODELS = ['tiny-base', FIXTURES_DIR + 'hub/gpt2-lm', FIXTURES_DIR + 'hub/l
 const CHUNKS = [1, 2, 3, 7];
 const TOL = 1e-5;
 
-/** Records, per forward, the new positions fed and the logits' positions (to check the bound). */
-function spy(m: TransformersLanguageModel): { positions: number[] } {
+/**
+ * Records, per forward, the logits' positions (0 when the forward fetched no logits), the new
+ * positions and rows fed, and whether it returned `present.*` (the cache) and their bytes.
+ */
+function spy(m: TransformersLanguageModel): { positions: number[]; fed: number[]; rows: number[]; present: boolean[]; presentBytes: number[]; clear(): void } {
   const inner = (m as unknown as { model: { forward: (f: Record<string, { dims: number[] }>) => Promise<Record<string, { dims: number[] }>> } }).model;
   const f = inner.forward.bind(inner);
-  const rec = { positions: [] as number[] };
+  const rec = { positions: [] as number[], fed: [] as number[], rows: [] as number[], present: [] as boolean[], presentBytes: [] as number[] };
   inner.forward = async (feeds) => {
     const out = await f(feeds);
-    rec.positions.push((out.logits as { dims: number[] }).dims[1] as number);
+    rec.positions.push(out.logits ? (out.logits.dims[1] as number) : 0);
+    rec.fed.push((feeds.input_ids as { dims: number[] }).dims[1] as number);
+    rec.rows.push((feeds.input_ids as { dims: number[] }).dims[0] as number);
+    const present = Object.keys(out).filter((k) => k.startsWith('present'));
+    rec.present.push(present.length > 0);
+    rec.presentBytes.push(present.reduce((n, k) => n + ((out[k] as unknown as { data: ArrayBufferView }).data.byteLength), 0));
     return out;
   };
-  return rec;
+  const clear = () => [rec.positions, rec.fed, rec.rows, rec.present, rec.presentBytes].forEach((a) => (a.length = 0));
+  return Object.assign(rec, { clear });
 }
 
 /** Sets the budget so that `rows` rows get exactly `chunk` positions per forward. */
@@ -64,12 +73,37 @@ describe.each(MODELS)('chunked logits: %s', (id) => {
     for (const a of [ref.logits, ref.ext, ref.stepped, ref.scored]) for (const r of a) expect(r.every(Number.isFinite)).toBe(true);
     for (const chunk of CHUNKS) {
       chunkTo(m, 3, chunk);
-      rec.positions.length = 0;
+      rec.clear();
       const got = await run();
-      expect(Math.max(...rec.positions)).toBeLessThanOrEqual(chunk);
-      // prefill 19 positions, extend 8, step 1, score 28: each in ceil(T / chunk) forwards
+      const budget = chunk * 3 * m.vocabSize * 4;
+      // no forward returns more logits than the budget (3 rows × chunk positions)
+      rec.positions.forEach((p, i) => expect((rec.rows[i] as number) * p).toBeLessThanOrEqual(3 * chunk));
+      // prefill 19 positions, step 1, score 28: ceil(T / chunk) forwards each
       const calls = (t: number) => Math.ceil(t / chunk);
-      expect(rec.positions.length).toBe(calls(19) + calls(8) + 1 + calls(28));
+      const pre = calls(19);
+      const ext = rec.fed.length - pre - 1 - calls(28);
+      expect(rec.fed.slice(0, pre).reduce((a, b) => a + b)).toBe(19);
+      // only prefill's last forward fetches logits (it reads the last position); every prefill forward keeps the cache
+      expect(rec.positions.slice(0, pre)).toEqual([...Array<number>(pre - 1).fill(0), 19 - chunk * (pre - 1)]);
+      expect(rec.present.slice(0, pre).every(Boolean)).toBe(true);
+      // extend: 3 rows × 8 positions, in groups of rows whose present.* stay within the budget, or of
+      // as few rows as carry a full chunk of positions (rows − 1 rows of 8 would not)
+      const extRows = rec.rows.slice(pre, pre + ext);
+      const extFed = rec.fed.slice(pre, pre + ext);
+      expect(extRows.reduce((n, r, i) => n + r * (extFed[i] as number), 0)).toBe(3 * 8);
+      rec.presentBytes.slice(pre, pre + ext).forEach((b, i) => {
+        const rows = extRows[i] as number;
+        expect(b <= budget || (rows - 1) * 8 < 3 * chunk, `extend forward ${i}: ${b} B of present.* for ${rows} rows`).toBe(true);
+      });
+      if (chunk === 1 && id === 'tiny-base') expect(Math.max(...extRows)).toBe(1); // 3 rows' present.* exceed 12 vocabularies of logits
+      // extend and score keep no cache: only the last forward of each extend row group (8 positions) and of score fetch no present.*
+      let fed = 0;
+      extFed.forEach((n, i) => {
+        fed += n;
+        expect(rec.present[pre + i], `extend forward ${i}`).toBe(fed !== 8);
+        if (fed === 8) fed = 0;
+      });
+      expect(rec.present.slice(pre + ext)).toEqual([true, ...Array<boolean>(calls(28) - 1).fill(true), false]);
       expect(diff(got.logits, ref.logits), `prefill, chunk ${chunk}`).toBeLessThan(TOL);
       expect(diff(got.ext, ref.ext), `extend, chunk ${chunk}`).toBeLessThan(TOL);
       expect(diff(got.stepped, ref.stepped), `step after chunked prefill, chunk ${chunk}`).toBeLessThan(TOL);

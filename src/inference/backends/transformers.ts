@@ -147,6 +147,19 @@ export function liveResources(): { caches: number; gpuBuffers: number } {
   return { ...live };
 }
 
+/** Rows r0..r1-1 of CPU tensors, as views on their buffers along axis 0 (no copy). */
+function rowRange(entries: Feeds, r0: number, r1: number): Feeds {
+  const out: Feeds = {};
+  for (const k in entries) {
+    const t = entries[k] as Tensor;
+    const dims = t.dims as number[];
+    const rowSize = t.size / (dims[0] as number);
+    const data = t.data as Float32Array;
+    out[k] = new Tensor(t.type as 'float32', data.subarray(r0 * rowSize, r1 * rowSize), [r1 - r0, ...dims.slice(1)]);
+  }
+  return out;
+}
+
 /** Gathers rows of a CPU tensor along axis 0. */
 function gatherRowsCpu(t: Tensor, rows: Int32Array): Tensor {
   const dims = t.dims as number[];
@@ -377,6 +390,39 @@ function eosIds(config: ModelConfig, tokenizer: PreTrainedTokenizer, generation?
   return typeof t === 'number' ? [t] : [];
 }
 
+/**
+ * Output names a forward asked for, keyed by its `input_ids` ORT tensor (the object transformers.js
+ * hands to `session.run`), read by the wrapper fetchOnRun installs. A weak map: a forward whose
+ * tensor was cloned on the way (the web's proxy mode) finds nothing and gets every output.
+ */
+const pendingFetches = new WeakMap<object, readonly string[]>();
+const WRAPPED = Symbol('decodingLabFetch');
+
+/**
+ * Wraps the model's ONNX session `run` (once) so that a forward registered in pendingFetches runs as
+ * `session.run(feeds, fetchNames)`: transformers.js's own forward builds the inputs (position_ids,
+ * empty past, use_cache_branch) and only the outputs asked for are computed and copied out (both
+ * onnxruntime-node and onnxruntime-web take a list of output names). False when the model has no
+ * session to wrap.
+ */
+function fetchOnRun(model: PreTrainedModel): boolean {
+  type Run = (feeds: Record<string, object>, ...rest: unknown[]) => Promise<unknown>;
+  const sessions = (model as unknown as { sessions?: Record<string, { run?: Run; [WRAPPED]?: true }> }).sessions ?? {};
+  const s = sessions.model;
+  if (!s || typeof s.run !== 'function') return false;
+  if (s[WRAPPED]) return true;
+  const run = s.run.bind(s) as Run;
+  s.run = (feeds, ...rest) => {
+    const key = feeds.input_ids;
+    const fetch = rest.length === 0 && key ? pendingFetches.get(key) : undefined;
+    if (!fetch) return run(feeds, ...rest);
+    pendingFetches.delete(key as object);
+    return run(feeds, [...fetch]);
+  };
+  s[WRAPPED] = true;
+  return true;
+}
+
 export class TransformersLanguageModel implements LanguageModel {
   /** generation_config.json as the folder has it (null when it has none): EOS list and sampling defaults. */
   readonly generationDefaults: GenerationDefaults | null;
@@ -385,6 +431,10 @@ export class TransformersLanguageModel implements LanguageModel {
   readonly contextLength: number;
   private readonly pad: number;
   private budget: number;
+  /** The graph's `present.*` outputs (the cache). */
+  private readonly presentNames: readonly string[];
+  /** Whether forwards can name the outputs they want (fetchOnRun installed on the session). */
+  private readonly fetching: boolean;
 
   constructor(
     readonly id: string,
@@ -400,6 +450,9 @@ export class TransformersLanguageModel implements LanguageModel {
     this.pad = this.eosTokenIds[0] ?? 0;
     this.vocabSize = config.vocab_size ?? tokenizer.vocabSize;
     this.contextLength = config.max_position_embeddings ?? config.n_positions ?? 2048;
+    const io = sessionIo(model);
+    this.presentNames = io.outputNames.filter((n) => pastName(n) !== null);
+    this.fetching = io.outputNames.includes('logits') && this.presentNames.length > 0 && fetchOnRun(model);
   }
 
   /**
@@ -413,7 +466,17 @@ export class TransformersLanguageModel implements LanguageModel {
     this.budget = checkBudget(b);
   }
 
-  private async forward(feeds: Feeds): Promise<Record<string, Tensor>> {
+  /**
+   * One forward pass through transformers.js. `fetch` names the outputs wanted (e.g. the `present.*`
+   * without `logits`): onnxruntime then neither computes nor copies out the others (a prefill chunk
+   * without logits skips the LM head). Without it, or where the fetch cannot be passed (see
+   * fetchOnRun), every output comes back.
+   */
+  private async forward(feeds: Feeds, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
+    if (fetch && this.fetching) {
+      const key = (feeds.input_ids as unknown as { ort_tensor?: object }).ort_tensor;
+      if (key) pendingFetches.set(key, fetch);
+    }
     return (await this.model.forward(feeds)) as Record<string, Tensor>;
   }
 
@@ -425,12 +488,19 @@ export class TransformersLanguageModel implements LanguageModel {
 
   /**
    * Runs `T` new positions of `rows` rows after `past` (cache entries of `P` positions, or none) in
-   * chunks of at most `chunkLength(rows)` positions, each chunk through the cache the previous one
-   * returned, so no forward returns logits for more positions than the budget allows. `ids` is
-   * [rows, T] row-major; `mask` the 0/1 attention mask of past and new positions, [rows, P + T].
-   * `read(logits, s, n)` gets each chunk's logits ([rows, n, V], positions s..s+n-1 of the new
-   * ones) and must take what it needs from them before returning: they are dropped after it.
-   * Returns the last chunk's outputs (logits, and `present.*`: the cache of all P + T positions).
+   * chunks through the KV cache, each chunk through the cache the previous one returned, so no
+   * forward returns logits for more positions than the budget allows. `ids` is [rows, T] row-major;
+   * `mask` the 0/1 attention mask of past and new positions, [rows, P + T]. `read(logits, s, n)`
+   * gets each chunk's logits ([rows, n, V], positions s..s+n-1 of the new ones) and must take what
+   * it needs from them before returning: they are dropped after it.
+   *
+   * `want.logitsFrom`: positions before it need no logits. Where the session takes a list of outputs
+   * (fetchOnRun) and the budget is finite, chunks wholly before it fetch only the `present.*`
+   * (onnxruntime still computes their logits but neither copies them out nor leaves them to the
+   * garbage collector; a prefill reads logits of its last position only). `want.cache: false`: the
+   * last forward fetches no `present.*` (score and extend keep no cache).
+   * Returns the last forward's outputs (its logits when fetched, and the `present.*` of all P + T
+   * positions when `want.cache`).
    *
    * A row none of whose positions so far is real (left padding longer than a chunk) would have every
    * query of that chunk fully masked; for that forward alone its mask is all ones, so its pad
@@ -447,15 +517,22 @@ export class TransformersLanguageModel implements LanguageModel {
     past: { entries: Feeds; length: number } | null,
     mask: Uint8Array,
     read: (logits: Tensor, s: number, n: number) => void,
+    want: { logitsFrom: number; cache: boolean } = { logitsFrom: 0, cache: true },
   ): Promise<Record<string, Tensor>> {
     const P = past?.length ?? 0;
     const W = P + T;
-    const C = Math.min(T, this.chunkLength(rows));
+    const fetching = this.fetching && Number.isFinite(this.logitsBudgetBytes);
+    const silent = fetching ? Math.min(T, Math.max(0, want.logitsFrom)) : 0; // positions run without logits
+    if (silent >= T && !want.cache) return {};
+    // onnxruntime computes every output whatever is fetched, so chunks without logits are bounded as the others.
+    const c = Math.min(T, this.chunkLength(rows));
+    const chunks: [start: number, n: number][] = [];
+    for (let s = 0; s < T; s += c) chunks.push([s, Math.min(c, T - s)]);
     let entries: Feeds | null = past?.entries ?? null;
     let owned = false; // whether `entries` are a present.* of ours (to release after use)
     try {
-      for (let s = 0; s < T; s += C) {
-        const n = Math.min(C, T - s);
+      for (let i = 0; i < chunks.length; i++) {
+        const [s, n] = chunks[i] as [number, number];
         const e = P + s + n; // mask width of this forward
         const chunkIds = new Array<number>(rows * n);
         const m = new Uint8Array(rows * e);
@@ -468,7 +545,10 @@ export class TransformersLanguageModel implements LanguageModel {
         const feeds: Feeds = { input_ids: int64(chunkIds, [rows, n]), attention_mask: int64Mask(m, [rows, e]) };
         // Passed as `past_key_values` (not spread) so transformers.js slices the derived position_ids.
         if (entries) feeds.past_key_values = entries as unknown as Tensor;
-        const out = await this.forward(feeds);
+        const last = i === chunks.length - 1;
+        const logits = s + n > silent; // a chunk with any position from logitsFrom on fetches its logits
+        const fetch = fetching && (!logits || (last && !want.cache)) ? [...(logits ? ['logits'] : []), ...(last && !want.cache ? [] : this.presentNames)] : undefined;
+        const out = await this.forward(feeds, fetch);
         if (owned && entries) disposeGpu(entries);
         entries = {};
         for (const k in out) {
@@ -476,13 +556,15 @@ export class TransformersLanguageModel implements LanguageModel {
           if (name !== null) entries[name] = out[k] as Tensor;
         }
         owned = true;
-        const last = s + n >= T;
-        try {
-          read(out.logits as Tensor, s, n);
-        } catch (err) {
-          disposeGpu(entries);
-          owned = false;
-          throw err;
+        if (logits) {
+          try {
+            if (!out.logits) throw new Error(`${this.id}: the forward pass returned no "logits" output`);
+            read(out.logits, s, n);
+          } catch (err) {
+            disposeGpu(entries);
+            owned = false;
+            throw err;
+          }
         }
         if (last) return out;
       }
@@ -498,9 +580,17 @@ export class TransformersLanguageModel implements LanguageModel {
     const { ids, mask, length } = leftPad(batch, this.pad);
     let result: Float32Array[] = [];
     // Left padding: every row's last token is at the last position, in the last chunk.
-    const out = await this.feed(ids, batch.length, length, null, mask, (logits, s, n) => {
-      if (s + n === length) result = lastLogits(logits);
-    });
+    const out = await this.feed(
+      ids,
+      batch.length,
+      length,
+      null,
+      mask,
+      (logits, s, n) => {
+        if (s + n === length) result = lastLogits(logits);
+      },
+      { logitsFrom: length - 1, cache: true },
+    );
     return { logits: result, cache: cacheFrom(out, mask, batch.length, length) };
   }
 
@@ -551,7 +641,7 @@ export class TransformersLanguageModel implements LanguageModel {
         const hi = Math.min(s + n, seq.length - 1);
         for (let p = lo; p < hi; p++) (res[b] as Float32Array)[p + 1 - start] = logProb((b * n + p - s) * V, V, seq[p + 1] as number);
       });
-    });
+    }, { logitsFrom: Math.min(...batch.map((_, b) => (from[b] ?? 1) - 1)), cache: false });
     disposeGpu(out);
     return res;
   }
@@ -586,16 +676,49 @@ export class TransformersLanguageModel implements LanguageModel {
       }
     });
     const res = continuations.map((row) => new Float32Array(Math.max(0, row.length - 1)));
-    const out = await this.feed(ids, c.rows, M, { entries: c.entries, length: c.length }, mask, (logits, s, n) => {
-      const V = (logits.dims as number[])[2] as number;
-      const logProb = logProbReader(logits);
-      continuations.forEach((row, r) => {
-        const hi = Math.min(s + n, row.length - 1);
-        for (let j = s; j < hi; j++) (res[r] as Float32Array)[j] = logProb((r * n + j - s) * V, V, row[j + 1] as number);
-      });
-    });
-    disposeGpu(out);
+    const G = this.extendRows(c.entries, c.rows, c.length, M);
+    for (let r0 = 0; r0 < c.rows; r0 += G) {
+      const r1 = Math.min(c.rows, r0 + G);
+      const entries = G >= c.rows ? c.entries : rowRange(c.entries, r0, r1);
+      const out = await this.feed(
+        ids.slice(r0 * M, r1 * M),
+        r1 - r0,
+        M,
+        { entries, length: c.length },
+        mask.subarray(r0 * L, r1 * L),
+        (logits, s, n) => {
+          const V = (logits.dims as number[])[2] as number;
+          const logProb = logProbReader(logits);
+          for (let r = r0; r < r1; r++) {
+            const row = continuations[r] as readonly number[];
+            const hi = Math.min(s + n, row.length - 1);
+            for (let j = s; j < hi; j++) (res[r] as Float32Array)[j] = logProb(((r - r0) * n + j - s) * V, V, row[j + 1] as number);
+          }
+        },
+        { logitsFrom: 0, cache: false },
+      );
+      disposeGpu(out);
+    }
     return res;
+  }
+
+  /**
+   * Rows per forward of extend (`M` new positions after a cache of `length`, `width` = length + M):
+   * every forward returns the `present.*` of all its rows over the whole cache, so a cache whose rows
+   * would together exceed the logits budget is extended in groups of rows (row views of the cache, no
+   * copy) whose `present.*` stay within it — but never fewer rows than fill one forward with the
+   * positions the logits budget allows (chunkLength(1)), so the forwards are no more and no smaller
+   * than unsplit. A GPU cache, or an unbounded budget, runs all rows at once.
+   */
+  private extendRows(entries: Feeds, rows: number, length: number, M: number): number {
+    const b = this.logitsBudgetBytes;
+    const tensors = Object.values(entries);
+    if (!Number.isFinite(b) || length < 1 || tensors.length === 0 || tensors.some(isGpu)) return rows;
+    let perRowPosition = 0; // bytes of one row's keys and values at one position, all layers
+    for (const t of tensors) perRowPosition += (t.data as ArrayBufferView).byteLength / (rows * length);
+    const byPresent = Math.floor(b / (perRowPosition * (length + M)));
+    const byTokens = Math.ceil(this.chunkLength(1) / M);
+    return Math.max(1, Math.min(rows, Math.max(byPresent, byTokens)));
   }
 
   async dispose(): Promise<void> {

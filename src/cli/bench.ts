@@ -186,10 +186,10 @@ export async function bench(p: Parsed, opts: { onRound?: (r: number, of: number)
 /**
  * The realistic-shape run: policy = bench/shapes/NAME, ARM = NAME-arm (or the policy), the
  * 'overhead' job set, ranking on the bundled split's first `--limit` pairs (default 16).
- * Defaults: 3 rounds, 32 tokens (`--repeats`, `--max_new_tokens` apply to both runs).
+ * Defaults: 7 rounds (fewer let one load spike decide a ratio on a shared machine), 32 tokens (`--repeats`, `--max_new_tokens` apply to both runs).
  */
 async function benchShape(s: { name: string; dir: string; armDir: string | null }, p: Parsed, log: (m: string) => void): Promise<ShapeResult> {
-  const reps = (p.repeats as number | undefined) ?? 3;
+  const reps = (p.repeats as number | undefined) ?? 7;
   const tokens = (p.max_new_tokens as number | undefined) ?? 32;
   const pairs = (p.limit as number | undefined) ?? 16;
   if (!(Number.isInteger(pairs) && pairs >= 1)) throw new UsageError(`--limit must be an integer >= 1 (got ${pairs}); with --shape it is the number of ranking pairs`);

@@ -60,7 +60,7 @@ const HELP = `decoding-lab: reward-guided decoding and beam search on small ONNX
     --shape NAME     also a realistic shape (gpt2-small, smollm2-135m; random weights, built by
                      /usr/bin/python3 models/foundry/shapes.py into bench/shapes/ on first use):
                      each strategy's overhead over the model's own forward passes, with a profile
-                     (defaults there: 3 rounds, 32 tokens, P = 16 ranking pairs)
+                     (defaults there: 7 rounds, 32 tokens, P = 16 ranking pairs)
 
 Models: a bundled id from models/manifest.json (tiny-base, tiny-arm-positive, ...) or a model folder.
   --dtype D          the ONNX variant to load (generate, rank): fp32 (default, onnx/model.onnx) | fp16 |

@@ -133,21 +133,27 @@ describe('studio pair box', () => {
   });
 });
 
+/** A studio whose store saves only when `flush` runs, with one prompt's 3 candidates generated. */
+async function slowStudio() {
+  const store = memoryStudioStore();
+  const pending: (() => void)[] = [];
+  const slow = { ...store, save: (x: Parameters<typeof store.save>[0]) => new Promise<void>((r) => pending.push(() => void store.save(x).then(r))) };
+  const flush = async () => {
+    while (pending.length) (pending.shift() as () => void)();
+    await settle();
+  };
+  const st = new StudioState(fakeClient().client, slow, '/');
+  st.promptText = 'A';
+  st.k = 3;
+  const gen = st.generate();
+  for (let i = 0; i < 20 && st.busy; i++) await flush();
+  await gen;
+  return { store, st, flush };
+}
+
 describe('keys pressed faster than the store saves', () => {
   it('give the rationale to the pair it was typed for only', async () => {
-    const store = memoryStudioStore();
-    const pending: (() => void)[] = [];
-    const slow = { ...store, save: (x: Parameters<typeof store.save>[0]) => new Promise<void>((r) => pending.push(() => void store.save(x).then(r))) };
-    const flush = async () => {
-      while (pending.length) (pending.shift() as () => void)();
-      await settle();
-    };
-    const st = new StudioState(fakeClient().client, slow, '/');
-    st.promptText = 'A';
-    st.k = 3;
-    const gen = st.generate();
-    for (let i = 0; i < 20 && st.busy; i++) await flush();
-    await gen;
+    const { store, st, flush } = await slowStudio();
     st.rationale = 'only the first';
     const a = st.label('1'); // its save has not finished…
     const b = st.label('2'); // …when the next key comes
@@ -159,19 +165,7 @@ describe('keys pressed faster than the store saves', () => {
   });
 
   it('counts saves in flight, and the page asks before a reload while one is (nothing lost)', async () => {
-    const store = memoryStudioStore();
-    const pending: (() => void)[] = [];
-    const slow = { ...store, save: (x: Parameters<typeof store.save>[0]) => new Promise<void>((r) => pending.push(() => void store.save(x).then(r))) };
-    const flush = async () => {
-      while (pending.length) (pending.shift() as () => void)();
-      await settle();
-    };
-    const st = new StudioState(fakeClient().client, slow, '/');
-    st.promptText = 'A';
-    st.k = 3;
-    const gen = st.generate();
-    for (let i = 0; i < 20 && st.busy; i++) await flush();
-    await gen;
+    const { store, st, flush } = await slowStudio();
     expect(st.pending).toBe(0);
     const a = st.label('1');
     const b = st.label('2');

@@ -324,7 +324,7 @@ export class Handler {
       arms: await Promise.all((run.arms ?? []).map(async (id) => (await this.lm(id)).model)),
       tuned: await load(run.tuned),
       ref: await load(run.ref),
-      rewardModel: run.rewardModel ? rewardForRun(await this.rm(run.rewardModel), run.rewardLabel, tokenizer) : undefined,
+      rewardModel: run.rewardModel ? rewardForRun(await this.rm(run.rewardModel), run.rewardLabel, tokenizer, PAGE_LABEL) : undefined,
       tokenizerSize: tokenizer.vocabSize, // guided decoding masks ids a padded vocabulary adds
     };
     const tokOf = (m: unknown) => (m as { tokenizer?: { vocabSize: number; digest?: unknown } } | undefined)?.tokenizer;
@@ -417,7 +417,7 @@ export class Handler {
       const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
       const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
       const rmBase = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
-      const rewardModel = rmBase ? rewardForRun(rmBase, job.rewardLabel) : undefined;
+      const rewardModel = rmBase ? rewardForRun(rmBase, job.rewardLabel, undefined, PAGE_LABEL) : undefined;
       // A sequence reward model alone brings its own tokenizer (loading a classifier as a causal LM fails).
       const tokenizer = (policy ?? tuned ?? arm)?.tokenizer ?? (rmBase as { tokenizer?: Tokenizer } | undefined)?.tokenizer ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined)?.tokenizer;
       if (!tokenizer) throw new Error('No model with a tokenizer was given.');
@@ -455,7 +455,7 @@ export class Handler {
     const lm = async (id: string | undefined) => (id ? await this.lm(id) : undefined);
     const [policy, tuned, ref, arm] = await Promise.all([lm(job.policy), lm(job.tuned), lm(job.ref), lm(job.arm)]);
     const rmBase = job.rewardModel ? await this.rm(job.rewardModel) : undefined;
-    const rewardModel = rmBase ? rewardForRun(rmBase, job.rewardLabel) : undefined;
+    const rewardModel = rmBase ? rewardForRun(rmBase, job.rewardLabel, undefined, PAGE_LABEL) : undefined;
     const tokenizer = (policy ?? tuned ?? arm)?.tokenizer ?? (rmBase as { tokenizer?: Tokenizer } | undefined)?.tokenizer ?? (job.rewardModel ? await this.lm(job.rewardModel) : undefined)?.tokenizer;
     if (!tokenizer) throw new Error('No model with a tokenizer was given.');
     const transform = chatTransform(job, tokenizer, job.policy ?? job.tuned ?? job.arm ?? job.rewardModel ?? 'the model');
@@ -490,7 +490,7 @@ export class Handler {
       promptIds = [...(bos !== undefined ? [bos] : []), ...tokenizer.encode(run.prompt)];
     } else throw new Error('Token attribution needs the prompt: promptIds, or the prompt text.');
     const base = await this.rm(run.rewardModel);
-    const rm = rewardForRun(base, run.rewardLabel, tokenizer, 'reward label');
+    const rm = rewardForRun(base, run.rewardLabel, tokenizer, PAGE_LABEL);
     this.checkTokenizers({ id: run.policy, lm: { model, tokenizer } }, [
       { id: run.rewardModel, role: 'reward model', tok: (rm as { tokenizer?: { vocabSize: number; digest?: unknown } }).tokenizer, vocab: rm.vocabSize },
     ]);
@@ -546,6 +546,9 @@ function withoutResume(job: RankJob): RankJob {
   const { resume: _, ...fresh } = job;
   return fresh;
 }
+
+/** How messages about a reward model's label name the setting on the page (the CLI says --reward-label). */
+const PAGE_LABEL = 'reward label';
 
 function rewardForRun(rm: SequenceRewardModel, label?: string, policy?: Tokenizer, flag?: string): SequenceRewardModel {
   const f = (rm as { forRun?: (o: { label?: string; policy?: Tokenizer; flag?: string }) => SequenceRewardModel }).forRun;

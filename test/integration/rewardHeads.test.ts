@@ -111,6 +111,24 @@ describe.runIf(existsSync(TWO + '/onnx/model.onnx'))('a reward model with two he
     expect(report.accuracy).toBe(cli.accuracy);
     expect(report.per_attribute).toEqual(cli.per_attribute);
   });
+
+  it('the page is told about the reward label field, not the CLI flag, when a head does not exist', async () => {
+    const out: { id: number; type: string; error?: { message: string } }[] = [];
+    const backend: Backend = {
+      selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
+      loadLanguageModel: async (id) => {
+        const m = await loadLanguageModel(id, { device: 'cpu' });
+        return { model: m, tokenizer: m.tokenizer };
+      },
+      loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
+      fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
+    };
+    const job = { dataset: { kind: 'bundled', path: 'datasets/prefs-positive-test.jsonl' }, scorer: 'sequence', rewardModel: TWO, rewardLabel: 'helpfulness', beta: 1, lengthNormalize: false, limit: 4 } as const;
+    await new Handler(backend, (r) => out.push(r as (typeof out)[number])).handle({ id: 1, type: 'rank', job });
+    const msg = out.find((r) => r.type === 'error')?.error?.message ?? '';
+    expect(msg).toMatch(/^reward label helpfulness: .*no such label; its labels are 0: positivity, 1: conciseness/);
+    expect(msg).not.toContain('--reward-label');
+  });
 });
 
 it.skipIf(existsSync(TWO + '/onnx/model.onnx'))('rm-two-heads fixture is absent: run /usr/bin/python3 models/foundry/two_heads.py', () => {});

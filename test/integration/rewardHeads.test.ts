@@ -93,15 +93,7 @@ describe.runIf(existsSync(TWO + '/onnx/model.onnx'))('a reward model with two he
 
   it('the worker rank job (the page) takes the mix and adds per_attribute, equal to the CLI\'s', async () => {
     const out: { id: number; type: string; value?: unknown; error?: { message: string } }[] = [];
-    const backend: Backend = {
-      selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
-      loadLanguageModel: async (id) => {
-        const m = await loadLanguageModel(id, { device: 'cpu' });
-        return { model: m, tokenizer: m.tokenizer };
-      },
-      loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
-      fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
-    };
+    const backend = nodeBackend();
     const job = { dataset: { kind: 'bundled', path: 'datasets/prefs-positive-test.jsonl' }, scorer: 'sequence', rewardModel: TWO, rewardLabel: 'positivity=1,conciseness=0', beta: 1, lengthNormalize: false, limit: 12 } as const;
     await new Handler(backend, (r) => out.push(r as (typeof out)[number])).handle({ id: 1, type: 'rank', job });
     const err = out.find((r) => r.type === 'error');
@@ -114,15 +106,7 @@ describe.runIf(existsSync(TWO + '/onnx/model.onnx'))('a reward model with two he
 
   it('the page is told about the reward label field, not the CLI flag, when a head does not exist', async () => {
     const out: { id: number; type: string; error?: { message: string } }[] = [];
-    const backend: Backend = {
-      selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
-      loadLanguageModel: async (id) => {
-        const m = await loadLanguageModel(id, { device: 'cpu' });
-        return { model: m, tokenizer: m.tokenizer };
-      },
-      loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
-      fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
-    };
+    const backend = nodeBackend();
     const job = { dataset: { kind: 'bundled', path: 'datasets/prefs-positive-test.jsonl' }, scorer: 'sequence', rewardModel: TWO, rewardLabel: 'helpfulness', beta: 1, lengthNormalize: false, limit: 4 } as const;
     await new Handler(backend, (r) => out.push(r as (typeof out)[number])).handle({ id: 1, type: 'rank', job });
     const msg = out.find((r) => r.type === 'error')?.error?.message ?? '';
@@ -130,5 +114,18 @@ describe.runIf(existsSync(TWO + '/onnx/model.onnx'))('a reward model with two he
     expect(msg).not.toContain('--reward-label');
   });
 });
+
+/** The worker's backend on onnxruntime-node, reading bundled files from models/. */
+function nodeBackend(): Backend {
+  return {
+    selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
+    loadLanguageModel: async (id) => {
+      const m = await loadLanguageModel(id, { device: 'cpu' });
+      return { model: m, tokenizer: m.tokenizer };
+    },
+    loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
+    fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
+  };
+}
 
 it.skipIf(existsSync(TWO + '/onnx/model.onnx'))('rm-two-heads fixture is absent: run /usr/bin/python3 models/foundry/two_heads.py', () => {});

@@ -1,6 +1,9 @@
 import { env } from '@huggingface/transformers';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadLanguageModel, loadSequenceRewardModel } from '../../src/inference/backends/transformers.ts';
+import type { Backend } from '../../src/inference/handler.ts';
 
 export const MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -32,4 +35,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** The worker's backend on onnxruntime-node (CPU), reading bundled files such as datasets from models/. */
+export function nodeBackend(): Backend {
+  return {
+    selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
+    loadLanguageModel: async (id) => {
+      const m = await loadLanguageModel(id, { device: 'cpu' });
+      return { model: m, tokenizer: m.tokenizer };
+    },
+    loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
+    fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
+  };
 }

@@ -3,11 +3,9 @@
  * models: `rewardLabel` in GenerateRun and RankJob, and a BERT classifier with its own tokenizer
  * scoring re-tokenized text for a policy with another tokenizer.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES_DIR, MODELS_DIR } from './env.ts';
-import { Handler, type Backend } from '../../src/inference/handler.ts';
+import { FIXTURES_DIR, nodeBackend } from './env.ts';
+import { Handler } from '../../src/inference/handler.ts';
 import { loadLanguageModel, loadSequenceRewardModel } from '../../src/inference/backends/transformers.ts';
 import type { DecodeEvent } from '../../src/core/search/events.ts';
 
@@ -15,16 +13,7 @@ const HUB = FIXTURES_DIR + 'hub/';
 type Wire = { id: number; type: string; data?: { event?: DecodeEvent }; value?: unknown; error?: { message: string } };
 
 function handler(out: Wire[]): Handler {
-  const backend: Backend = {
-    selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
-    loadLanguageModel: async (id) => {
-      const m = await loadLanguageModel(id, { device: 'cpu' });
-      return { model: m, tokenizer: m.tokenizer };
-    },
-    loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
-    fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
-  };
-  return new Handler(backend, (r) => out.push(r as Wire));
+  return new Handler(nodeBackend(), (r) => out.push(r as Wire));
 }
 
 describe('worker: reward label and re-tokenizing reward models', () => {

@@ -4,16 +4,15 @@
  * Head i is that bundled model's reward exactly; a --reward-label mix is w1·r1 + w2·r2; `rank` with
  * positivity=1,conciseness=0 equals rank with tiny-rm-positive alone and reports accuracy per attribute.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES_DIR, MODELS_DIR } from './env.ts';
+import { FIXTURES_DIR, MODELS_DIR, nodeBackend } from './env.ts';
 import { rank } from '../../src/cli/rank.ts';
 import { generate } from '../../src/cli/generate.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { configureModels } from '../../src/cli/nodeModels.ts';
-import { loadLanguageModel, loadSequenceRewardModel, type TransformersSequenceRewardModel } from '../../src/inference/backends/transformers.ts';
-import { Handler, type Backend } from '../../src/inference/handler.ts';
+import { loadSequenceRewardModel, type TransformersSequenceRewardModel } from '../../src/inference/backends/transformers.ts';
+import { Handler } from '../../src/inference/handler.ts';
 
 const TWO = FIXTURES_DIR + 'hub/rm-two-heads';
 const DATA = MODELS_DIR + 'datasets/prefs-positive-test.jsonl';
@@ -114,18 +113,5 @@ describe.runIf(existsSync(TWO + '/onnx/model.onnx'))('a reward model with two he
     expect(msg).not.toContain('--reward-label');
   });
 });
-
-/** The worker's backend on onnxruntime-node, reading bundled files from models/. */
-function nodeBackend(): Backend {
-  return {
-    selectDevice: async () => ({ device: 'wasm', reason: 'test', threads: 1, crossOriginIsolated: false }),
-    loadLanguageModel: async (id) => {
-      const m = await loadLanguageModel(id, { device: 'cpu' });
-      return { model: m, tokenizer: m.tokenizer };
-    },
-    loadSequenceRewardModel: (id) => loadSequenceRewardModel(id, { device: 'cpu' }),
-    fetch: async (p) => new Response(readFileSync(path.join(MODELS_DIR, p)), { headers: { 'content-type': 'application/x-ndjson' } }),
-  };
-}
 
 it.skipIf(existsSync(TWO + '/onnx/model.onnx'))('rm-two-heads fixture is absent: run /usr/bin/python3 models/foundry/two_heads.py', () => {});

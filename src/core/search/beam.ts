@@ -156,6 +156,8 @@ export async function* beamSearch(source: NextTokenSource, prompt: readonly numb
     }
     let dists: RowDistribution[] = await source.start(prompt, B);
     const acc = new Float32Array(B * V); // every entry is rewritten each step
+    // No processors, or only mask-only ones: running sums straight from the logits, masks applied on them.
+    const sumsFirst = (opts.processors ?? []).every((p) => p.maskOnly);
     for (;;) {
       if (opts.signal?.aborted) {
         aborted = true;
@@ -165,7 +167,7 @@ export async function* beamSearch(source: NextTokenSource, prompt: readonly numb
       for (let b = 0; b < B; b++) {
         const dist = dists[b] as RowDistribution;
         const s = running[b] as number;
-        if (!opts.processors?.length || opts.processors.every((p) => p.maskOnly)) {
+        if (sumsFirst) {
           dist.addLogprobsInto(acc, b * V, s); // = addRowScore over dist.logprobs, without building them
           // -Infinity + s = -Infinity: masking the sums equals masking the log-probs first
           if (opts.processors?.length) {
